@@ -1,0 +1,1 @@
+"""Domain packages. Each sub-package exposes `DOMAIN` in its `task.py`."""

@@ -1,0 +1,1 @@
+"""Fraud detection: classifier, autoencoder anomaly detector and card-history sequence model."""

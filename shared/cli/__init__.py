@@ -1,0 +1,1 @@
+"""The `dlsuite` command line."""

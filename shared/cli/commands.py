@@ -1,0 +1,113 @@
+"""The work behind each `dlsuite` sub-command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from shared import demo, runs
+from shared.domain import discover, get_domain, get_task
+from shared.errors import DataError, RunError
+
+
+def _print(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def cmd_list(args) -> int:
+    for name, domain in discover().items():
+        _print(f"{name}: {domain.description}")
+        demos = demo.available(domain)
+        for task_name, task in domain.tasks.items():
+            default = " (default)" if task_name == domain.default_task else ""
+            models = ", ".join(task.models.names())
+            ready = " [demo model ready]" if task_name in demos else ""
+            _print(f"  --task {task_name}{default}: {task.title}; model types: {models}{ready}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from shared.training.runner import load_for_resume, prepare_run, train
+
+    if args.resume:
+        if args.domain or args.task or args.config or args.overrides or args.data:
+            raise RunError("--resume continues a run with its saved config; drop the other options")
+        task, cfg = load_for_resume(get_task, args.resume)
+        run_dir = args.resume
+        _print(f"resuming {run_dir}")
+    else:
+        if not args.domain:
+            raise RunError("train needs a DOMAIN (see `dlsuite list`) or --resume RUN")
+        task = get_task(args.domain, args.task)
+        extra = {"data": {"path": str(args.data)}} if args.data else None
+        if args.data and not Path(args.data).exists():
+            raise DataError(f"data file not found: {args.data}")
+        cfg = task.resolve_config(args.config, args.overrides, extra)
+        run_dir = prepare_run(task, cfg, args.run_dir)
+        _print(f"run directory: {run_dir}")
+    result = train(task, cfg, run_dir)
+    _print(f"finished: {result.run_dir}")
+    _print(task.summarize(result.metrics))
+    return 0
+
+
+def _open(path: Path):
+    run = runs.Run.open(path)
+    return run, get_task(run.domain_name, run.task_name)
+
+
+def cmd_evaluate(args) -> int:
+    run, task = _open(args.run)
+    metrics = task.evaluate_file(run, args.data)
+    _print(json.dumps(metrics, indent=2, default=float))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    run, task = _open(args.run)
+    table = task.predict(run, list(args.inputs))
+    if args.output:
+        runs.write_text(args.output, table.to_csv(index=False))
+        print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)
+    else:
+        table.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from shared.data.tables import read_table
+
+    run, task = _open(args.run)
+    frame = read_table(args.input)
+    exp = task.explain(run, (frame, args.row - 1))
+    _print(f"score {exp.score:.4f} (baseline {exp.baseline_score:.4f}); {exp.method}")
+    for name, value in zip(exp.names, exp.values):
+        _print(f"  {value:+.4f}  {name}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from shared.export import export
+
+    run, _ = _open(args.run)
+    default = {"savedmodel": "saved_model", "keras": "export.keras", "tflite": "model.tflite"}[args.format]
+    out = export(run.model, args.format, args.out or run.path / default)
+    _print(f"exported {args.format}: {out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    if args.build:
+        names = args.only or discover().names()
+        for name in names:
+            for path in demo.build(get_domain(name)):
+                _print(f"demo model ready: {path}")
+        return 0
+    app = demo.REPO_ROOT / "apps" / "app.py"
+    if not app.is_file():
+        raise RunError(f"the demo app is missing: {app}")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    _print(f"starting the demo app on http://localhost:{args.port}")
+    return subprocess.call(cmd)

@@ -1,0 +1,84 @@
+"""`dlsuite`: list, train, evaluate, predict, explain, export and demo.
+
+The CLI is generic over domains: every domain plugs in through
+`shared.domain`, so adding one needs no change here. Errors caused by input
+print one line (`dlsuite: error: ...`) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from shared.errors import DlsuiteError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not a usage dump
+        self.exit(2, f"dlsuite: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dlsuite", description="Applied deep learning on Keras 3: train, evaluate, serve and demo domain models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("list", help="list domains, tasks, model types and demo models")
+
+    p = sub.add_parser("train", help="train a domain task and write a run directory")
+    p.add_argument("domain", nargs="?", help="domain name (see `dlsuite list`); omit with --resume")
+    p.add_argument("--task", help="task of the domain (default: the domain's main task)")
+    p.add_argument("--data", help="training data (sets data.path); default: the domain's synthetic demo data")
+    p.add_argument("--config", action="append", default=[], help="YAML file merged over the preset (repeatable)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one config key, e.g. trainer.epochs=3")
+    p.add_argument("--run-dir", type=Path, help="write the run here instead of runs/<domain>/<task>-<time>")
+    p.add_argument("--resume", type=Path, metavar="RUN", help="continue an interrupted run from its last checkpoint")
+
+    p = sub.add_parser("evaluate", help="score a labelled file with a trained run")
+    p.add_argument("run", type=Path)
+    p.add_argument("--data", required=True, type=Path)
+
+    p = sub.add_parser("predict", help="score inputs with a trained run; CSV on stdout")
+    p.add_argument("run", type=Path)
+    p.add_argument("inputs", nargs="+", type=Path)
+    p.add_argument("--output", "-o", type=Path, help="write the CSV here (atomically) instead of stdout")
+
+    p = sub.add_parser("explain", help="explain one input's score")
+    p.add_argument("run", type=Path)
+    p.add_argument("input", type=Path)
+    p.add_argument("--row", type=int, default=1, help="1-based row of a table input (default 1)")
+
+    p = sub.add_parser("export", help="export a run's model for serving")
+    p.add_argument("run", type=Path)
+    p.add_argument("--format", required=True, choices=["savedmodel", "keras", "tflite"])
+    p.add_argument("--out", type=Path, help="output path (default: inside the run directory)")
+
+    p = sub.add_parser("demo", help="launch the Streamlit demo app, or build its demo models")
+    p.add_argument("--build", action="store_true", help="train the small demo models into data/demo_models and exit")
+    p.add_argument("--only", action="append", default=[], metavar="DOMAIN", help="with --build: only these domains")
+    p.add_argument("--port", type=int, default=8501)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from shared.cli import commands
+
+    try:
+        return getattr(commands, f"cmd_{args.command}")(args) or 0
+    except DlsuiteError as exc:
+        print(f"dlsuite: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dlsuite: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data plumbing shared by every domain: tables, splits, TFRecord shards, tf.data pipelines."""

@@ -1,0 +1,64 @@
+"""Render a model card (markdown) from a run's metadata and metrics."""
+
+from __future__ import annotations
+
+import json
+
+
+def _flat(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(_flat(value, f"{name}."))
+        elif not isinstance(value, (list, tuple)):
+            rows.append((name, value))
+    return rows
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render(metadata: dict, metrics: dict) -> str:
+    """Markdown model card: model, data, metrics, intended use, limits."""
+    prov = metadata.get("data", {})
+    lines = [
+        f"# Model card: {metadata.get('domain')} / {metadata.get('task')}",
+        "",
+        f"- Model type: `{metadata.get('model_type')}` ({metadata.get('parameters', 0):,} parameters)",
+        f"- Created: {metadata.get('created')}",
+        f"- Trained with: {json.dumps(metadata.get('training', {}))}",
+        f"- Versions: {', '.join(f'{k} {v}' for k, v in metadata.get('versions', {}).items())}",
+        "",
+        "## Data",
+        "",
+    ]
+    if prov.get("synthetic"):
+        lines += ["**This model was trained on synthetic demo data.** Its metrics say nothing about real-world performance.", ""]
+    lines += [f"- {k}: {_fmt(v)}" for k, v in prov.items() if not isinstance(v, (dict, list))]
+    lines += ["", "## Metrics (held-out test split)", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in _flat(metrics) if k != "decision.reason"]
+    reason = metrics.get("decision", {}).get("reason") if isinstance(metrics.get("decision"), dict) else None
+    if reason:
+        lines += ["", "## Decision threshold", "", reason]
+    lines += [
+        "",
+        "## Intended use",
+        "",
+        metadata.get("intended_use") or "Not stated.",
+        "",
+        "## Limitations",
+        "",
+        metadata.get("limitations") or "Not stated.",
+        "",
+        "## Inputs and outputs",
+        "",
+        "```json",
+        json.dumps({"inputs": metadata.get("inputs"), "outputs": metadata.get("outputs")}, indent=2),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)

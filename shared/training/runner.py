@@ -1,0 +1,142 @@
+"""One training run, start to finish, for any task of any domain.
+
+The runner resolves the pieces (config, strategy, precision, callbacks),
+asks the task for data and a model, hands them to the engine, then writes
+the self-describing run directory. It never builds domain objects itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared import model_card, runs
+from shared.config import dump, validate
+from shared.domain import Task
+from shared.errors import RunError
+from shared.progress import Stages, keras_verbosity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict
+    history: dict
+
+
+def prepare_run(task: Task, cfg, run_dir: Path | None = None) -> Path:
+    """Create the run directory and write the resolved config into it."""
+    if run_dir is None:
+        run_dir = runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name)
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    runs.write_text(run_dir / "config.yaml", dump(cfg))
+    runs.write_status(run_dir, "running")
+    return run_dir
+
+
+def load_for_resume(task_lookup, run_dir: Path) -> tuple[Task, Any]:
+    """Re-open an interrupted run: its config and task come from the directory."""
+    if not (run_dir / "config.yaml").is_file():
+        raise RunError(f"cannot resume {run_dir}: no config.yaml there (is it a run directory?)")
+    run = runs.Run(run_dir)
+    task = task_lookup(run.domain_name, run.task_name)
+    return task, validate(task.config_schema(), run.config_data)
+
+
+def train(task: Task, cfg, run_dir: Path) -> RunResult:
+    """Train `task` with `cfg`, writing everything into `run_dir`."""
+    import keras
+
+    from shared.evaluation import plots
+    from shared.training.callbacks import standard_callbacks
+    from shared.training.engine import Trainer
+    from shared.training.optimizers import make_optimizer
+    from shared.training.precision import apply_precision, resolve_precision
+    from shared.training.strategy import describe, resolve_strategy
+
+    stages = Stages(5)
+    try:
+        keras.utils.set_random_seed(cfg.run.seed)
+        policy = resolve_precision(cfg.trainer.mixed_precision)
+        apply_precision(policy)
+        strategy = resolve_strategy(cfg.trainer.strategy)
+
+        with stages.stage("loading and splitting data"):
+            data = task.load_data(cfg, run_dir / "data")
+
+        with stages.stage(f"building model {cfg.model.type!r}"):
+            with strategy.scope():
+                model = task.build_model(cfg, data)
+                task.compile(model, cfg, lambda: make_optimizer(cfg.optimizer))
+
+        with stages.stage(f"training for up to {cfg.trainer.epochs} epochs"):
+            trainer = Trainer(
+                strategy=strategy,
+                callbacks=standard_callbacks(cfg, run_dir),
+                epochs=cfg.trainer.epochs,
+                verbose=keras_verbosity(cfg.trainer.verbose),
+            )
+            train_ds, val_ds = task.fit_data(data)
+            class_weight = data.class_weight if cfg.trainer.class_weight == "balanced" else None
+            trainer.fit(model, train_ds, val_ds, class_weight=class_weight)
+            history = read_history(run_dir / "history.csv")
+
+        with stages.stage("evaluating on the held-out test split"):
+            metrics = task.evaluate(model, data, cfg, run_dir)
+            runs.write_json(run_dir / "metrics.json", metrics)
+            if history:
+                plots.save_figure(plots.training_curves(history), run_dir / "curves.png")
+
+        with stages.stage("saving model, serving export and model card"):
+            runs.save_with(run_dir / "model.keras", model.save)
+            from shared.export import export_savedmodel
+
+            export_savedmodel(model, run_dir / "saved_model")
+            metadata = {
+                "domain": task.domain.name,
+                "task": task.name,
+                "model_type": cfg.model.type,
+                "parameters": int(model.count_params()),
+                "created": runs.now(),
+                "versions": runs.versions(),
+                "training": {**describe(strategy), "precision": policy, "epochs_run": len(history.get("loss", []))},
+                "intended_use": cfg.run.intended_use or task.intended_use,
+                "limitations": task.limitations,
+                "data": data.provenance,
+                **task.input_spec(data),
+                "task_state": data.state,
+            }
+            runs.write_json(run_dir / "metadata.json", metadata)
+            runs.write_text(run_dir / "model_card.md", model_card.render(metadata, metrics))
+    except BaseException as exc:
+        runs.write_status(run_dir, "failed" if not isinstance(exc, KeyboardInterrupt) else "interrupted", error=str(exc)[:500])
+        raise
+    runs.write_status(run_dir, "complete")
+    return RunResult(run_dir=run_dir, metrics=metrics, history=history)
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """Per-epoch history from the CSV log, which spans resumed runs too."""
+    if not path.exists():
+        return {}
+    by_epoch: dict[int, dict] = {}
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("epoch", "").isdigit():
+                by_epoch[int(row["epoch"])] = row  # a resumed epoch replaces a partial one
+    out: dict[str, list[float]] = {}
+    for epoch in sorted(by_epoch):
+        for key, value in by_epoch[epoch].items():
+            if key == "epoch":
+                continue
+            try:
+                out.setdefault(key, []).append(float(value))
+            except (TypeError, ValueError):
+                continue
+    return out
