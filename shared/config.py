@@ -57,7 +57,7 @@ class TrainerConfig(Section):
         from shared.training.strategy import STRATEGIES
 
         if value != "auto" and value not in STRATEGIES:
-            raise ValueError(STRATEGIES.unknown_message(value).replace("unknown", "Unknown", 1))
+            raise ValueError(STRATEGIES.unknown_message(value))
         return value
 
 
@@ -83,7 +83,7 @@ class OptimizerConfig(Section):
         from shared.training.optimizers import OPTIMIZERS
 
         if value not in OPTIMIZERS:
-            raise ValueError(OPTIMIZERS.unknown_message(value).replace("unknown", "Unknown", 1))
+            raise ValueError(OPTIMIZERS.unknown_message(value))
         return value
 
 

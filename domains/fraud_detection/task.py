@@ -216,7 +216,7 @@ class FraudTask(Task):
         arrays, cols = self.model_inputs(run, frame, source)
         inputs = {k: v for k, v in arrays.items() if k != LABEL}
         scores = run.model.predict(inputs, batch_size=4096, verbose=0).reshape(-1)
-        threshold = float(run.metrics.get("decision", {}).get("threshold", 0.5))
+        threshold = saved_threshold(run)
         out = pd.DataFrame({"row": np.arange(1, len(frame) + 1)})
         if cols.identifier and cols.identifier in frame.columns:
             out.insert(0, cols.identifier, frame[cols.identifier].to_numpy())
@@ -235,7 +235,7 @@ class FraudTask(Task):
         frame = read_table(path)
         arrays, _ = self.model_inputs(run, frame, str(path), with_target=True)
         scores = run.model.predict({k: v for k, v in arrays.items() if k != LABEL}, batch_size=4096, verbose=0).reshape(-1)
-        threshold = float(run.metrics.get("decision", {}).get("threshold", 0.5))
+        threshold = saved_threshold(run)
         return binary.binary_report(arrays[LABEL], scores.astype("float64"), threshold=threshold)
 
     def explain(self, run, example: tuple[pd.DataFrame, int], steps: int = 64) -> Explanation:
@@ -250,6 +250,12 @@ class FraudTask(Task):
     def demo_frame(self, rows: int = 5000) -> pd.DataFrame:
         """Held-out synthetic transactions for demos (a seed no preset trains on)."""
         return fdata.generate_transactions(rows, seed=DEMO_SEED)
+
+
+def saved_threshold(run) -> float:
+    """The run's cost-chosen threshold; `null` in JSON means "flag nothing"."""
+    value = run.metrics.get("decision", {}).get("threshold")
+    return float("inf") if value is None else float(value)
 
 
 def fraud_report(y_val, s_val, y_test, s_test, ev) -> dict:
@@ -334,9 +340,16 @@ class AnomalyTask(FraudTask):
         return []
 
     def fit_data(self, data: DataBundle):
+        import tensorflow as tf
+
         legit = lambda x, y: y == 0  # noqa: E731 - learn normal behaviour only
         size = data.extras["batch_size"]
-        return tuple(ds.unbatch().filter(legit).batch(size).prefetch(2) for ds in (data.train, data.validation))
+        out = []
+        for name, ds in (("train", data.train), ("validation", data.validation)):
+            n = data.provenance[f"{name}_rows"] - data.provenance[f"{name}_positives"]
+            ds = ds.unbatch().filter(legit).apply(tf.data.experimental.assert_cardinality(n))
+            out.append(ds.batch(size).prefetch(tf.data.AUTOTUNE))
+        return tuple(out)
 
 
 class SequenceTask(FraudTask):
@@ -356,4 +369,5 @@ DOMAIN = Domain(
     task_classes=[ClassifierTask, AnomalyTask, SequenceTask],
     default_task="classifier",
     package_dir=HERE,
+    demo_tasks={"classifier": [], "anomaly": [], "sequence": []},
 )

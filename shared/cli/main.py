@@ -63,11 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(name: str, text: str) -> int:
+    from shared.errors import ConfigError
+
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ConfigError(f"{name} must be a positive integer, received {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from shared.cli import commands
 
     try:
+        if os.environ.get("DLSUITE_VIRTUAL_CPUS"):
+            from shared.training.strategy import split_cpu
+
+            split_cpu(_positive_int("DLSUITE_VIRTUAL_CPUS", os.environ["DLSUITE_VIRTUAL_CPUS"]))
         return getattr(commands, f"cmd_{args.command}")(args) or 0
     except DlsuiteError as exc:
         print(f"dlsuite: error: {exc}", file=sys.stderr)

@@ -70,7 +70,7 @@ def numeric_column(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
     bad = values.isna() & raw.notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{source}: column {column!r} has non-numeric value {raw.iloc[row]!r} at row {row + 1}")
+        raise DataError(f"{source}: column {column!r} has non-numeric value {_show(raw.iloc[row])} at row {row + 1}")
     missing = values.isna() | ~np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))
     if missing.any():
         rows = np.flatnonzero(missing.to_numpy())
@@ -95,5 +95,11 @@ def binary_column(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
     bad = ~np.isin(values, (0.0, 1.0))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{source}: target column {column!r} must hold 0 or 1, found {frame[column].iloc[row]!r} at row {row + 1}")
+        raise DataError(f"{source}: target column {column!r} must hold 0 or 1, found {_show(frame[column].iloc[row])} at row {row + 1}")
     return values.astype("int32")
+
+
+def _show(value) -> str:
+    """A cell value as the user wrote it (no numpy type names)."""
+    value = value.item() if hasattr(value, "item") else value
+    return repr(value)

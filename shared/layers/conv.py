@@ -12,7 +12,8 @@ from shared.layers.argument_checks import (
     check_rate,
 )
 
-# Looked up by `rank`; `ResidualBlock` uses the same table.
+# A table rather than if/elif, shared with `ResidualBlock` so both accept
+# the same ranks.
 CONV_LAYERS_BY_RANK = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D}
 PADDINGS = ("same", "valid")
 

@@ -31,8 +31,10 @@ class Trainer:
 
     def fit(self, model, train, validation=None, class_weight: dict | None = None) -> dict:
         """Train and return the history of this call as `{metric: [values]}`."""
-        if model.optimizer is None:
+        if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
             raise ValueError(f"Trainer.fit needs a compiled model. Received: {model.name} without an optimizer")
+        if self.strategy.num_replicas_in_sync > 1:
+            _build_before_distributing(model, train, self.strategy)
         with self.strategy.scope():
             history = model.fit(
                 train,
@@ -44,3 +46,18 @@ class Trainer:
                 shuffle=False,  # the input pipeline shuffles
             )
         return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+
+def _build_before_distributing(model, dataset, strategy) -> None:
+    """Build training state from one local batch before a multi-replica fit.
+
+    Keras 3.15's TensorFlow trainer learns input shapes by averaging one
+    distributed batch across replicas (`_maybe_symbolic_build`), which fails
+    for string inputs ("AddN ... string"), i.e. for every model that takes raw
+    text or categories. Building from a local batch gives the same state, and
+    the averaging step is then skipped for this model.
+    """
+    batch = next(iter(dataset))
+    with strategy.scope():
+        model._symbolic_build(data_batch=batch)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None

@@ -55,6 +55,21 @@ STRATEGIES.register("default", StrategyFactory(_default, applies=lambda: True, p
 STRATEGIES.register("mirrored", StrategyFactory(_mirrored, applies=lambda: len(_gpus()) > 1, priority=10))
 
 
+def split_cpu(count: int) -> None:
+    """Expose the CPU as `count` logical devices, before TensorFlow starts.
+
+    Lets multi-device code (MirroredStrategy) run on a machine without GPUs,
+    for tests and for trying a config before renting accelerators. Set
+    `DLSUITE_VIRTUAL_CPUS=N` to do this from the CLI.
+    """
+    import tensorflow as tf
+
+    if count < 1:
+        raise ValueError(f"count must be >= 1. Received: count={count}")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
 def resolve_strategy(name: str = "auto"):
     """Return a strategy by name, or the best match for the devices under `auto`."""
     if name != "auto":

@@ -1,0 +1,1 @@
+"""Small Streamlit pieces shared by the demo pages; no model code lives here."""

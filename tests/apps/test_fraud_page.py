@@ -1,0 +1,161 @@
+"""Fraud page: run metrics, threshold slider, task switch, uploads, explanations."""
+
+import functools
+import json
+
+import pytest
+
+from shared.domain import get_task
+
+MODEL = "fraud_detection:model"
+SOURCE = "fraud_detection:source"
+UPLOAD = "fraud_detection:upload"
+EXPLAIN = "fraud_detection:explain"
+UPLOAD_SOURCE = "Upload CSV"
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _saved_metrics(demo_dir, task: str) -> dict:
+    return json.loads((demo_dir / "fraud_detection" / task / "metrics.json").read_text())
+
+
+def _upload(at, name: str, content: bytes):
+    at.radio(key=SOURCE).set_value(UPLOAD_SOURCE).run()
+    assert not at.exception, at.exception
+    at.file_uploader(key=UPLOAD).set_value((name, content, "text/csv")).run()
+    return at
+
+
+@functools.cache
+def _demo_table():
+    return get_task("fraud_detection", "classifier").demo_frame(1000)  # the generator's minimum
+
+
+def _demo_csv(rows: int = 300, drop: tuple[str, ...] = ()) -> bytes:
+    return _demo_table().head(rows).drop(columns=list(drop)).to_csv(index=False).encode()
+
+
+def test_default_render_shows_run_metrics_curve_and_saved_threshold(fraud_page, demo_models):
+    at = fraud_page
+    saved = _saved_metrics(demo_models, "classifier")
+    assert at.selectbox(key=MODEL).value == "classifier"
+    assert any("synthetic" in w.value and "not use them for real decisions" in w.value for w in at.warning)
+    shown = _metrics(at)
+    assert shown["Test AUPRC"] == f"{saved['auprc']:.3f}"
+    assert shown["ROC AUC"] == f"{saved['roc_auc']:.3f}"
+    assert shown["Baseline AUPRC"] == f"{saved['baseline']['auprc']:.3f}"
+    assert shown["Recall at saved threshold"] == f"{saved['at_threshold']['recall']:.3f}"
+    assert any(saved["decision"]["reason"] in c.value for c in at.caption)
+    # Demo data carries labels, so the labelled view: precision, recall, curve.
+    slider = at.select_slider[0]
+    assert slider.value == pytest.approx(saved["decision"]["threshold"])
+    assert {"Alerts", "Precision", "Recall", "Frauds caught"} <= shown.keys()
+    assert int(shown["Alerts"].replace(",", "")) > 0
+    assert len(at.image) >= 3  # PR curve, confusion matrix, attributions
+    assert not at.error
+
+
+def test_moving_the_threshold_changes_the_alert_count(fraud_page):
+    at = fraud_page
+    before = _metrics(at)
+    slider = at.select_slider[0]
+    highest = slider.options[-1]
+    slider.set_value(float(highest)).run()
+    assert not at.exception, at.exception
+    after = _metrics(at)
+    assert int(after["Alerts"].replace(",", "")) < int(before["Alerts"].replace(",", ""))
+    assert after["Alerts"] != before["Alerts"]
+    assert after["Recall"] != before["Recall"]
+    # The run's own metrics do not move with the slider.
+    assert after["Test AUPRC"] == before["Test AUPRC"]
+
+
+@pytest.mark.parametrize("task", ["anomaly", "sequence"])
+def test_switching_task_scores_with_that_model(fraud_page, demo_models, task):
+    at = fraud_page
+    at.selectbox(key=MODEL).set_value(task).run()
+    assert not at.exception, at.exception
+    assert not at.error
+    saved = _saved_metrics(demo_models, task)
+    shown = _metrics(at)
+    assert shown["Test AUPRC"] == f"{saved['auprc']:.3f}"
+    assert at.select_slider[0].value == pytest.approx(saved["decision"]["threshold"])
+    title = get_task("fraud_detection", task).title
+    assert any(c.value.startswith(title) for c in at.caption)
+    assert "Score" in shown
+
+
+def _non_numeric_csv() -> bytes:
+    lines = _demo_csv().decode().splitlines()
+    header = lines[0].split(",")
+    first = lines[1].split(",")
+    first[header.index("amount")] = "lots"
+    return "\n".join([lines[0], ",".join(first), *lines[2:]]).encode()
+
+
+def _nan_csv() -> bytes:
+    lines = _demo_csv().decode().splitlines()
+    header = lines[0].split(",")
+    third = lines[3].split(",")
+    third[header.index("hour")] = ""
+    return "\n".join([*lines[:3], ",".join(third), *lines[4:]]).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "message"),
+    [
+        ("no_amount.csv", lambda: _demo_csv(drop=("amount",)), "no_amount.csv is missing column(s) 'amount'"),
+        ("words.csv", _non_numeric_csv, "words.csv: column 'amount' has non-numeric value 'lots' at row 1"),
+        ("gaps.csv", _nan_csv, "gaps.csv: column 'hour' has 1 missing or infinite value(s), first at row 3"),
+        ("empty.csv", lambda: b"", "data file is empty: empty.csv"),
+        ("header_only.csv", lambda: b"amount,hour\n", "data file has a header but no rows: header_only.csv"),
+        ("picture.csv", lambda: b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x00" * 64, "could not read picture.csv as csv"),
+    ],
+    ids=["missing-column", "non-numeric", "nan", "empty", "header-only", "binary"],
+)
+def test_bad_upload_shows_one_error_box(fraud_page, name, make, message):
+    at = _upload(fraud_page, name, make())
+    assert not at.exception, at.exception
+    assert len(at.error) == 1
+    assert message in at.error[0].value
+    assert "/tmp" not in at.error[0].value and "dlsuite-upload-" not in at.error[0].value
+    # Nothing is scored from a bad table.
+    assert "Alerts" not in _metrics(at)
+
+
+def test_upload_source_waits_for_a_file(fraud_page):
+    at = fraud_page
+    at.radio(key=SOURCE).set_value(UPLOAD_SOURCE).run()
+    assert not at.exception and not at.error
+    assert any("Upload a CSV" in i.value for i in at.info)
+    assert any("Needs columns: amount" in c.value for c in at.caption)
+
+
+def test_unlabelled_upload_scores_and_slider_moves_alert_count(fraud_page):
+    at = _upload(fraud_page, "unlabelled.csv", _demo_csv(rows=400, drop=("is_fraud",)))
+    assert not at.exception and not at.error
+    shown = _metrics(at)
+    assert "Precision" not in shown and "Share of rows flagged" in shown
+    assert any("no `is_fraud` column" in i.value for i in at.info)
+    assert len(at.dataframe) >= 1
+    at.select_slider[0].set_value(float(at.select_slider[0].options[0])).run()
+    assert int(_metrics(at)["Alerts"].replace(",", "")) == 400  # the lowest score flags every row
+    assert int(shown["Alerts"].replace(",", "")) < 400
+
+
+def test_explain_shows_attributions_for_the_chosen_row(fraud_page):
+    at = fraud_page
+    picker = at.selectbox(key=EXPLAIN)
+    assert len(picker.options) == 25  # the highest-scored rows
+    assert picker.index == 0
+    first = _metrics(at)["Score"]
+    assert any("integrated gradients" in c.value for c in at.caption)
+    assert len(at.image) == 3  # PR curve, confusion matrix, attributions
+    picker.select_index(len(picker.options) - 1).run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert _metrics(at)["Score"] != first
+    assert len(at.image) == 3

@@ -1,0 +1,123 @@
+"""The `dlsuite` command: each bad input is one error line and exit status 2."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from shared.cli.main import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("dlsuite: error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_list(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    assert "fraud_detection:" in out and "--task classifier (default)" in out and "model types: mlp" in out
+
+
+def test_unknown_domain_and_task(capsys):
+    code, _, err = run(capsys, "train", "fraud_detecton")
+    assert code == 2
+    assert "unknown domain 'fraud_detecton'; choose one of: fraud_detection" in one_error_line(err)
+    code, _, err = run(capsys, "train", "fraud_detection", "--task", "nope")
+    assert code == 2 and "unknown task of fraud_detection 'nope'" in one_error_line(err)
+
+
+def test_unknown_option_is_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "fraud_detection", "--epochs", "3"])
+    assert info.value.code == 2
+    assert "unrecognized arguments: --epochs 3" in one_error_line(capsys.readouterr().err)
+    with pytest.raises(SystemExit):
+        main(["export", "x", "--format", "onnx"])
+    assert "invalid choice: 'onnx'" in one_error_line(capsys.readouterr().err)
+
+
+def test_bad_config_key(capsys):
+    code, _, err = run(capsys, "train", "fraud_detection", "--set", "trainer.epoch=1")
+    assert code == 2 and "config error at trainer.epoch: unknown key" in one_error_line(err)
+
+
+def test_missing_data_file(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "fraud_detection", "--data", str(tmp_path / "none.csv"))
+    assert code == 2 and "data file not found" in one_error_line(err)
+
+
+def test_unreadable_run_directories(capsys, tmp_path):
+    code, _, err = run(capsys, "predict", str(tmp_path / "nope"), "x.csv")
+    assert code == 2 and "run directory not found" in one_error_line(err)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("config.yaml", "metadata.json", "model.keras"):
+        (broken / name).write_text("{not really")
+    code, _, err = run(capsys, "predict", str(broken), "x.csv")
+    assert code == 2 and "is unreadable" in one_error_line(err)
+    code, _, err = run(capsys, "train", "--resume", str(tmp_path))
+    assert code == 2 and "no config.yaml there" in one_error_line(err)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda f: f.drop(columns=["amount"]), "missing column(s) 'amount'"),
+        (lambda f: f.assign(amount=f["amount"].astype(object).where(f.index != 3, "12,50")), "column 'amount' has non-numeric value '12,50' at row 4"),
+        (lambda f: f.assign(distance_from_home_km=f["distance_from_home_km"].where(f.index != 5)), "column 'distance_from_home_km' has 1 missing or infinite value(s), first at row 6"),
+        (lambda f: f.assign(category=f["category"].where(f.index != 0)), "column 'category' has missing values, first at row 1"),
+    ],
+)
+def test_bad_prediction_inputs(capsys, tmp_path, fraud_run, fraud_csv, mutate, message):
+    bad = tmp_path / "bad.csv"
+    mutate(pd.read_csv(fraud_csv)).to_csv(bad, index=False)
+    code, out, err = run(capsys, "predict", str(fraud_run), str(bad))
+    assert code == 2 and out == ""
+    assert message in one_error_line(err)
+
+
+def test_empty_input_file(capsys, tmp_path, fraud_run):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    code, _, err = run(capsys, "predict", str(fraud_run), str(empty))
+    assert code == 2 and "data file is empty" in one_error_line(err)
+
+
+def test_training_on_a_bad_file_names_the_problem(capsys, tmp_path, fraud_csv):
+    bad = tmp_path / "no_target.csv"
+    pd.read_csv(fraud_csv).drop(columns=["is_fraud"]).to_csv(bad, index=False)
+    code, _, err = run(capsys, "train", "fraud_detection", "--data", str(bad), "--run-dir", str(tmp_path / "run"))
+    assert code == 2 and "missing column(s) 'is_fraud'" in one_error_line(err)
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert status["state"] == "failed"
+
+
+def test_predict_evaluate_explain_export(capsys, tmp_path, fraud_run, fraud_csv):
+    code, out, _ = run(capsys, "predict", str(fraud_run), str(fraud_csv))
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0] == "transaction_id,score,decision" and len(lines) == 1501
+    assert {line.rsplit(",", 1)[1] for line in lines[1:]} <= {"alert", "pass"}
+
+    out_file = tmp_path / "scores.csv"
+    assert run(capsys, "predict", str(fraud_run), str(fraud_csv), "-o", str(out_file))[0] == 0
+    assert len(pd.read_csv(out_file)) == 1500
+
+    code, out, _ = run(capsys, "evaluate", str(fraud_run), "--data", str(fraud_csv))
+    assert code == 0 and 0.0 <= json.loads(out)["auprc"] <= 1.0
+
+    code, out, _ = run(capsys, "explain", str(fraud_run), str(fraud_csv), "--row", "3")
+    assert code == 0 and "integrated gradients" in out and "amount" in out
+
+    for fmt, name in (("keras", "export.keras"), ("tflite", "model.tflite")):
+        code, out, _ = run(capsys, "export", str(fraud_run), "--format", fmt)
+        assert code == 0 and (fraud_run / name).stat().st_size > 0
