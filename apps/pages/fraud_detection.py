@@ -5,6 +5,8 @@ Everything model-related goes through the fraud task's API
 `apps.components.loading`; this page only lays the results out.
 """
 
+from typing import NoReturn
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -27,7 +29,7 @@ DEMO_ROWS = [1000, 2000, 5000, 20000]  # 2000 keeps the page quick on a laptop
 TOP_ROWS = 25
 
 
-def fail(exc: DlsuiteError) -> None:
+def fail(exc: DlsuiteError) -> NoReturn:
     """Show the suite's one-line message and end this run of the page."""
     st.error(str(exc))
     st.stop()
@@ -166,7 +168,7 @@ chart_column, facts_column = st.columns([3, 2])
 with chart_column:
     plots.attributions(explanation, title=f"What moved the score of row {position + 1}")
 with facts_column:
-    metric_cards({"Score": explanation.score, "Baseline score": explanation.baseline_score}, float_format="{:.4g}")
+    metric_cards({"Score": explanation.score, "Baseline score": explanation.baseline_score}, float_format="{:.5g}")
     st.caption("Red bars push the score up, blue bars pull it down; together they account for the score minus the baseline score.")
     st.caption(f"Method: {explanation.method}.")
     with st.expander("The transaction's values"):

@@ -18,7 +18,8 @@ for name, domain in discover().items():
     st.header(domain.title, divider="gray")
     st.write(domain.description)
     ready = available(domain)
-    for task_name, task in domain.tasks.items():
+    # The domain's main task first, as on its page.
+    for task_name, task in sorted(domain.tasks.items(), key=lambda item: item[0] != domain.default_task):
         with st.container(border=True):
             st.subheader(task.title)
             st.write(task.description)

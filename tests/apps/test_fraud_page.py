@@ -104,6 +104,12 @@ def _nan_csv() -> bytes:
     return "\n".join([*lines[:3], ",".join(third), *lines[4:]]).encode()
 
 
+def _bad_label_csv() -> bytes:
+    table = _demo_table().head(300).copy()
+    table.loc[1, "is_fraud"] = 2
+    return table.to_csv(index=False).encode()
+
+
 @pytest.mark.parametrize(
     ("name", "make", "message"),
     [
@@ -112,9 +118,10 @@ def _nan_csv() -> bytes:
         ("gaps.csv", _nan_csv, "gaps.csv: column 'hour' has 1 missing or infinite value(s), first at row 3"),
         ("empty.csv", lambda: b"", "data file is empty: empty.csv"),
         ("header_only.csv", lambda: b"amount,hour\n", "data file has a header but no rows: header_only.csv"),
+        ("labels.csv", _bad_label_csv, "labels.csv: target column 'is_fraud' must hold 0 or 1, found 2 at row 2"),
         ("picture.csv", lambda: b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x00" * 64, "could not read picture.csv as csv"),
     ],
-    ids=["missing-column", "non-numeric", "nan", "empty", "header-only", "binary"],
+    ids=["missing-column", "non-numeric", "nan", "empty", "header-only", "bad-label", "binary"],
 )
 def test_bad_upload_shows_one_error_box(fraud_page, name, make, message):
     at = _upload(fraud_page, name, make())
@@ -146,6 +153,18 @@ def test_unlabelled_upload_scores_and_slider_moves_alert_count(fraud_page):
     assert int(shown["Alerts"].replace(",", "")) < 400
 
 
+def test_upload_with_one_label_class_shows_counts_but_no_curve(fraud_page):
+    legit = _demo_table()
+    legit = legit[legit["is_fraud"] == 0].head(300)
+    at = _upload(fraud_page, "legit.csv", legit.to_csv(index=False).encode())
+    assert not at.exception and not at.error
+    shown = _metrics(at)
+    assert shown["Frauds caught"] == "0 of 0"
+    assert shown["Recall"] == "n/a" and shown["AUPRC on this data"] == "n/a"
+    assert any("holds one class only" in i.value for i in at.info)
+    assert len(at.image) == 2  # confusion matrix and attributions, no PR curve
+
+
 def test_explain_shows_attributions_for_the_chosen_row(fraud_page):
     at = fraud_page
     picker = at.selectbox(key=EXPLAIN)
@@ -159,3 +178,55 @@ def test_explain_shows_attributions_for_the_chosen_row(fraud_page):
     assert not at.error
     assert _metrics(at)["Score"] != first
     assert len(at.image) == 3
+
+
+def _open_fraud_page(app_path):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(app_path), default_timeout=120).run()
+    at.switch_page("pages/fraud_detection.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_without_demo_models_a_typed_run_directory_is_used(no_demo_models, app_path):
+    at = _open_fraud_page(app_path)
+    assert any("No demo model of Fraud detection" in w.value for w in at.warning)
+    assert at.selectbox(key=MODEL).options == ["A run directory..."]
+    assert any("Type the path" in i.value for i in at.info)
+    assert "Alerts" not in _metrics(at)
+
+    missing = no_demo_models / "nowhere"
+    at.text_input(key="fraud_detection:run_path").input(str(missing)).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [f"run directory not found: {missing}"]
+
+    committed = app_path.parents[1] / "data" / "demo_models" / "fraud_detection" / "classifier"
+    at.text_input(key="fraud_detection:run_path").input(str(committed)).run()
+    assert not at.exception and not at.error
+    assert "Alerts" in _metrics(at)
+
+
+def _fake_run(path, domain: str, model_bytes: bytes):
+    path.mkdir(parents=True)
+    (path / "config.yaml").write_text(f"domain: {domain}\ntask: classifier\n")
+    (path / "metadata.json").write_text("{}")
+    (path / "model.keras").write_bytes(model_bytes)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [
+        ("other_domain", "is a 'other_domain' run; pick a 'fraud_detection' run directory"),
+        ("fraud_detection", "model.keras could not be loaded"),
+    ],
+    ids=["other-domain", "unloadable-model"],
+)
+def test_bad_typed_run_directory_shows_one_error_box(no_demo_models, app_path, tmp_path, domain, message):
+    run_dir = _fake_run(tmp_path / "run", domain, b"not a keras archive")
+    at = _open_fraud_page(app_path)
+    at.text_input(key="fraud_detection:run_path").input(str(run_dir)).run()
+    assert not at.exception, at.exception
+    assert len(at.error) == 1
+    assert message in at.error[0].value

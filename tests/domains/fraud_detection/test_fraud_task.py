@@ -1,0 +1,143 @@
+"""Fraud tasks end to end on tiny configs: train, save, reload, score."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from domains.fraud_detection import data as fdata
+from shared.domain import get_task
+from shared.errors import DataError
+from shared.runs import Run
+from shared.training.runner import prepare_run, train
+
+TINY = ["data.synthetic_rows=3000", "trainer.epochs=2", "trainer.batch_size=256", "trainer.tensorboard=false"]
+
+
+def train_tiny(tmp_path, task_name, *overrides):
+    task = get_task("fraud_detection", task_name)
+    cfg = task.resolve_config(overrides=[*TINY, *overrides])
+    run_dir = prepare_run(task, cfg, tmp_path / task_name)
+    result = train(task, cfg, run_dir)
+    return task, run_dir, result
+
+
+@pytest.mark.parametrize(
+    "task_name, overrides",
+    [
+        ("classifier", ["model.hidden_units=[16]"]),
+        ("classifier", ["model.loss=focal", "model.batch_norm=false", "optimizer.type=sgd", "optimizer.schedule.type=cosine"]),
+        ("anomaly", ["model.encoder_units=[8]", "model.latent_dim=3"]),
+        ("sequence", ["model.units=8", "data.sequence_length=4"]),
+        ("sequence", ["model.cell=lstm", "model.bidirectional=true", "model.units=4", "data.sequence_length=3", "optimizer.type=adamw"]),
+    ],
+)
+def test_train_save_reload(tmp_path, task_name, overrides):
+    task, run_dir, result = train_tiny(tmp_path, task_name, *overrides)
+    for name in ("config.yaml", "metrics.json", "metadata.json", "model.keras", "model_card.md", "curves.png", "pr_curve.png", "history.csv"):
+        assert (run_dir / name).is_file(), name
+    assert (run_dir / "saved_model" / "saved_model.pb").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"auprc", "roc_auc", "recall_at_precision", "recall_at_budget", "decision", "baseline", "beats_baseline"} <= set(metrics)
+    assert "minimises expected cost on the validation split" in metrics["decision"]["reason"]
+    card = (run_dir / "model_card.md").read_text()
+    assert "synthetic demo data" in card and "## Intended use" in card
+
+    # The .keras file (safe_mode=True) and the SavedModel give the same scores.
+    run = Run.open(run_dir)
+    frame = fdata.generate_transactions(1000, seed=5)
+    arrays, _ = task.model_inputs(run, frame, "t")
+    inputs = {k: v for k, v in arrays.items() if k != "label"}
+    keras_scores = run.model.predict(inputs, verbose=0).reshape(-1)
+    served = tf.saved_model.load(str(run_dir / "saved_model"))
+    tensors = {k: tf.constant(v.astype(str) if v.dtype == object else v) for k, v in inputs.items()}
+    served_scores = np.asarray(served.serve(tensors)).reshape(-1)
+    np.testing.assert_allclose(keras_scores, served_scores, rtol=1e-5, atol=1e-6)
+    assert np.isfinite(keras_scores).all()
+
+
+def test_anomaly_model_trains_on_legitimate_rows_only(tmp_path):
+    task = get_task("fraud_detection", "anomaly")
+    cfg = task.resolve_config(overrides=TINY)
+    data = task.load_data(cfg, tmp_path / "data")
+    train_ds, val_ds = task.fit_data(data)
+    labels = np.concatenate([y.numpy() for _, y in train_ds])
+    assert labels.sum() == 0
+    assert len(labels) == data.provenance["train_rows"] - data.provenance["train_positives"]
+
+
+def test_creditcard_format_trains(tmp_path):
+    path = tmp_path / "creditcard.csv"
+    fdata.generate_creditcard_format(3000, seed=1).to_csv(path, index=False)
+    task = get_task("fraud_detection")
+    cfg = task.resolve_config(
+        files=[task.domain.package_dir / "configs" / "creditcard.yaml"],
+        overrides=[f"data.path={path}", "trainer.epochs=1", "trainer.tensorboard=false"],
+    )
+    run_dir = prepare_run(task, cfg, tmp_path / "run")
+    train(task, cfg, run_dir)
+    state = Run.open(run_dir).state["columns"]
+    assert state["numeric"] == [f"V{i}" for i in range(1, 29)] + ["Amount"]
+    assert state["categorical"] == [] and state["target"] == "Class" and state["time"] == "Time"
+
+
+def test_parquet_with_own_target_and_mixed_columns(tmp_path):
+    frame = fdata.generate_transactions(3000, seed=3).rename(columns={"is_fraud": "label_chargeback"})
+    frame["region"] = np.where(frame["foreign"] == 1, "abroad", "home")
+    path = tmp_path / "tx.parquet"
+    frame.to_parquet(path)
+    task = get_task("fraud_detection")
+    cfg = task.resolve_config(
+        overrides=[f"data.path={path}", "data.target=label_chargeback", "data.split.type=random", "data.split.column=null", *TINY]
+    )
+    data = task.load_data(cfg, tmp_path / "data")
+    cols = data.state["columns"]
+    assert "region" in cols["categorical"] and "amount" in cols["numeric"]
+    assert "card_id" not in cols["categorical"] and "timestamp" not in cols["numeric"]
+    assert data.provenance["synthetic"] is False
+
+
+def test_history_windows_follow_each_card_in_time():
+    frame = pd.DataFrame(
+        {"card": ["a", "b", "a", "a", "b"], "t": [1, 2, 3, 4, 5], "x": [10.0, 20.0, 30.0, 40.0, 50.0], "is_fraud": [0, 0, 0, 1, 0]}
+    )
+    cols = fdata.FeatureColumns(target="is_fraud", numeric=["x"], categorical=[], card="card", time="t")
+    arrays = fdata.feature_arrays(frame, cols, "t")
+    history, mask = fdata.history_windows(frame, cols, arrays, length=3)
+    np.testing.assert_array_equal(history[:, 0, :], [[0, 0, 10], [0, 0, 20], [0, 10, 30], [10, 30, 40], [0, 20, 50]])
+    np.testing.assert_array_equal(mask, [[0, 0, 1], [0, 0, 1], [0, 1, 1], [1, 1, 1], [0, 1, 1]])
+
+
+def test_column_resolution_errors():
+    frame = fdata.generate_transactions(1000, seed=0)
+    cfg = fdata.FraudDataConfig(max_categories=5)
+    with pytest.raises(DataError, match="categorical column 'merchant_id' has .* distinct values"):
+        fdata.resolve_columns(frame, cfg, "f.csv")
+    with pytest.raises(DataError, match="no feature columns left"):
+        fdata.resolve_columns(frame[["is_fraud", "transaction_id"]], fdata.FraudDataConfig(), "f.csv")
+    with pytest.raises(DataError, match="missing column\\(s\\) 'Class'"):
+        fdata.resolve_columns(frame, fdata.FraudDataConfig(target="Class"), "f.csv")
+
+
+def test_training_split_without_fraud_is_refused(tmp_path):
+    frame = fdata.generate_transactions(2000, seed=0)
+    frame["is_fraud"] = 0
+    path = tmp_path / "legit.csv"
+    frame.to_csv(path, index=False)
+    task = get_task("fraud_detection")
+    cfg = task.resolve_config(overrides=[f"data.path={path}", *TINY])
+    with pytest.raises(DataError, match="training split has no positive"):
+        task.load_data(cfg, tmp_path / "data")
+
+
+def test_explanation_adds_up(fraud_run, fraud_csv):
+    task = get_task("fraud_detection")
+    run = Run.open(fraud_run)
+    exp = task.explain(run, (pd.read_csv(fraud_csv), 7), steps=128)
+    assert set(exp.names) == set(run.state["columns"]["numeric"]) | set(run.state["columns"]["categorical"])
+    # Integrated gradients' completeness: attributions sum to score - baseline score.
+    assert sum(exp.values) == pytest.approx(exp.score - exp.baseline_score, abs=5e-3)
+    with pytest.raises(DataError, match="out of range"):
+        task.explain(run, (pd.read_csv(fraud_csv), 10_000))
