@@ -1,0 +1,60 @@
+"""Run the benchmarks and print their figures as a markdown table.
+
+    python bench/run.py            # all benchmarks (about 2 minutes on 2 CPU cores)
+    python bench/run.py --quick    # smaller sizes, for a smoke check
+
+Results are also written to bench/results/<time>.json with the device they
+ran on. Figures are ratios measured within one run; absolute rates vary
+with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+
+def device() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"{len(gpus)} x {details.get('device_name', 'GPU')}"
+    return f"CPU only, {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
+
+
+def main() -> None:
+    import fraud_bench
+
+    from shared.demo import demo_run_dir
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    rows = 8_000 if args.quick else 60_000
+    results = [
+        fraud_bench.training_throughput(rows=rows, epochs=1 if args.quick else 3),
+        fraud_bench.scoring_throughput(demo_run_dir("fraud_detection", "classifier"), rows=5_000 if args.quick else 50_000),
+    ]
+    record = {"device": device(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
+    out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(record, indent=2))
+    print(f"device: {record['device']}")
+    print(fraud_bench.summarize(results))
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()
