@@ -17,6 +17,7 @@ from apps.components.metric_cards import metric_cards
 from apps.components.model_picker import pick_run
 from apps.components.threshold import format_threshold, threshold_slider
 from apps.components.uploads import uploaded_table
+from domains.fraud_detection.task import saved_threshold
 from shared.data.tables import binary_column
 from shared.domain import get_domain
 from shared.errors import DlsuiteError
@@ -89,7 +90,7 @@ both_classes = labels is not None and 0 < int(labels.sum()) < len(labels)
 # --- the run's own evaluation ---------------------------------------------------
 metrics = run.metrics
 decision = metrics.get("decision", {})
-saved = float(decision.get("threshold", 0.5))
+saved = saved_threshold(run)
 st.subheader("How the model did on its test split")
 metric_cards(
     {

@@ -28,7 +28,7 @@ def train_tiny(tmp_path, task_name, *overrides):
     "task_name, overrides",
     [
         ("classifier", ["model.hidden_units=[16]"]),
-        ("classifier", ["model.loss=focal", "model.batch_norm=false", "optimizer.type=sgd", "optimizer.schedule.type=cosine"]),
+        ("classifier", ["model.loss=focal", "model.batch_norm=false", "optimizer.type=sgd", "optimizer.schedule.type=cosine", "trainer.class_weight=none", "trainer.jit_compile=true"]),
         ("anomaly", ["model.encoder_units=[8]", "model.latent_dim=3"]),
         ("sequence", ["model.units=8", "data.sequence_length=4"]),
         ("sequence", ["model.cell=lstm", "model.bidirectional=true", "model.units=4", "data.sequence_length=3", "optimizer.type=adamw"]),
