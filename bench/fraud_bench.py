@@ -41,7 +41,7 @@ def training_throughput(rows: int = 60_000, batch_size: int = 512, epochs: int =
         task.compile(model, cfg, lambda: make_optimizer(cfg.optimizer))
         n = data.provenance["train_rows"]
 
-        pipeline = _examples_per_second(lambda e: model.fit(data.train, epochs=e, verbose=0), n, epochs)
+        pipeline = _examples_per_second(lambda e: model.fit(data.train, epochs=e, verbose=0, shuffle=False), n, epochs)
 
         # The same examples, materialised once as in-memory tensors.
         xs, ys = [], []
