@@ -1,9 +1,10 @@
-"""Typed run configuration: YAML presets, user files and `--set` overrides.
+"""Typed configuration machinery: YAML files, `--set` overrides, validation.
 
-A run config has fixed sections (`trainer`, `optimizer`, `run`) and two
-sections whose schema comes from the task being trained: `data` and `model`.
-The `model` section picks its builder with a `type:` field, and each builder
-brings its own schema, so every key is checked against the part it configures.
+Schemas are pydantic models built from `Section`s that reject unknown keys
+and carry their own bounds. The run config's sections are declared in
+`shared.training.settings`; the `model` section picks its builder with a
+`type:` field, and each builder brings its own schema, so every key is checked
+against the part it configures.
 
 Errors name the key path, the value received and the valid choices:
 
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.errors import ConfigError
 
@@ -27,114 +28,6 @@ class Section(BaseModel):
     """Base for every config section: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
-
-
-class EarlyStoppingConfig(Section):
-    enabled: bool = True
-    monitor: str = "val_loss"
-    mode: Literal["auto", "min", "max"] = "auto"
-    patience: int = Field(3, ge=0)
-    restore_best_weights: bool = True
-
-
-class TrainerConfig(Section):
-    epochs: int = Field(10, ge=1, le=100_000)
-    batch_size: int = Field(256, ge=1)
-    shuffle_buffer: int = Field(10_000, ge=0)
-    cache: bool = True
-    strategy: str = "auto"
-    mixed_precision: Literal["auto", "on", "off"] = "auto"
-    jit_compile: bool = False
-    steps_per_execution: int = Field(1, ge=1)
-    class_weight: Literal["none", "balanced"] = "none"
-    early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
-    tensorboard: bool = True
-    verbose: Literal["auto", 0, 1, 2] = "auto"
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        from shared.training.strategy import STRATEGIES
-
-        if value != "auto" and value not in STRATEGIES:
-            raise ValueError(STRATEGIES.unknown_message(value))
-        return value
-
-
-class ScheduleConfig(Section):
-    type: Literal["constant", "cosine", "exponential"] = "constant"
-    warmup_steps: int = Field(0, ge=0)
-    decay_steps: int = Field(1000, ge=1)
-    decay_rate: float = Field(0.9, gt=0, le=1)
-    alpha: float = Field(0.0, ge=0, le=1)
-
-
-class OptimizerConfig(Section):
-    type: str = "adam"
-    learning_rate: float = Field(1e-3, gt=0, le=10)
-    weight_decay: float = Field(0.0, ge=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    clipnorm: float | None = Field(None, gt=0)
-    schedule: ScheduleConfig = ScheduleConfig()
-
-    @field_validator("type")
-    @classmethod
-    def _known_optimizer(cls, value: str) -> str:
-        from shared.training.optimizers import OPTIMIZERS
-
-        if value not in OPTIMIZERS:
-            raise ValueError(OPTIMIZERS.unknown_message(value))
-        return value
-
-
-class RunSection(Section):
-    name: str | None = None
-    output_dir: str = "runs"
-    seed: int = 42
-    intended_use: str | None = None
-
-
-class RunConfigBase(Section):
-    domain: str
-    task: str
-    trainer: TrainerConfig = TrainerConfig()
-    optimizer: OptimizerConfig = OptimizerConfig()
-    run: RunSection = RunSection()
-
-
-class NoEvaluationSettings(Section):
-    """For tasks whose evaluation has nothing to configure."""
-
-
-def schema_for(
-    task_name: str,
-    data_config: type[Section],
-    model_configs: list[type[Section]],
-    evaluation_config: type[Section] = NoEvaluationSettings,
-):
-    """Build the config class of one task from its data and model schemas.
-
-    Args:
-        task_name: str. Used to name the generated class.
-        data_config: Section subclass. Schema of the `data` section.
-        model_configs: list of Section subclasses, each with a `type` field
-            declared as `Literal["name"]`.
-        evaluation_config: Section subclass. Schema of the `evaluation`
-            section (operating point, costs). Defaults to an empty section.
-    """
-    if not model_configs:
-        raise ValueError(f"task {task_name!r} declares no model configs.")
-    if len(model_configs) == 1:
-        model_field: Any = model_configs[0]
-    else:
-        model_field = Annotated[Union[tuple(model_configs)], Field(discriminator="type")]
-    return create_model(
-        f"{task_name.title().replace('_', '')}RunConfig",
-        __base__=RunConfigBase,
-        data=(data_config, ...),
-        model=(model_field, ...),
-        evaluation=(evaluation_config, evaluation_config()),
-    )
 
 
 # --- loading -----------------------------------------------------------------

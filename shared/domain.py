@@ -15,6 +15,7 @@ case for them.
 
 from __future__ import annotations
 
+import abc
 import importlib
 import importlib.metadata
 import pkgutil
@@ -22,17 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from shared.config import (
-    NoEvaluationSettings,
-    RunConfigBase,
-    Section,
-    apply_overrides,
-    deep_merge,
-    read_yaml,
-    schema_for,
-    validate,
-)
-from shared.errors import UnknownNameError
+from shared.config import Section, apply_overrides, deep_merge, read_yaml, validate
+from shared.training.settings import NoEvaluationSettings, RunConfigBase, schema_for
+from shared.errors import UnknownNameError, UnsupportedError
 from shared.registry import Registry
 
 if TYPE_CHECKING:  # keep `import shared.domain` free of TensorFlow
@@ -92,12 +85,13 @@ class Explanation:
     details: dict = field(default_factory=dict)
 
 
-class Task:
+class Task(abc.ABC):
     """One trainable task of a domain (e.g. fraud `classifier`).
 
-    Subclasses set the class attributes and implement the data, evaluation,
-    prediction and explanation hooks. `models` is a registry of `ModelSpec`s
-    selected by the config's `model.type`.
+    Subclasses set the class attributes and implement `load_data`,
+    `evaluate` and either `loss` or `compile`; `predict`, `evaluate_file` and
+    `explain` are optional capabilities. `models` is a registry of
+    `ModelSpec`s selected by the config's `model.type`.
     """
 
     name: ClassVar[str]
@@ -140,9 +134,9 @@ class Task:
         return ", ".join(f"{k} {v:.4g}" for k, v in list(flat.items())[:6])
 
     # --- training ----------------------------------------------------------
+    @abc.abstractmethod
     def load_data(self, cfg: Any, workdir: Path) -> DataBundle:
         """Read, validate and split the data; return batched datasets."""
-        raise NotImplementedError(f"{type(self).__name__} must implement load_data")
 
     def build_model(self, cfg: Any, data: DataBundle) -> "keras.Model":
         spec = self.models.get(cfg.model.type)
@@ -159,7 +153,8 @@ class Task:
         )
 
     def loss(self, cfg: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} must implement loss or compile")
+        """The loss for the default `compile`; tasks with custom steps override `compile`."""
+        raise TypeError(f"{type(self).__name__} must define loss() or override compile()")
 
     def metrics(self, cfg: Any) -> list:
         return []
@@ -169,20 +164,20 @@ class Task:
         return data.train, data.validation
 
     # --- after training ----------------------------------------------------
+    @abc.abstractmethod
     def evaluate(self, model: "keras.Model", data: DataBundle, cfg: Any, out_dir: Path) -> dict:
         """Return JSON-able metrics; may write plots into `out_dir`."""
-        raise NotImplementedError(f"{type(self).__name__} must implement evaluate")
 
     def evaluate_file(self, run: Any, path: Path) -> dict:
         """Score a labelled file with a trained run and return metrics."""
-        raise NotImplementedError(f"{type(self).__name__} does not support evaluate")
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot evaluate files")
 
     def predict(self, run: Any, inputs: list[Path]) -> "pd.DataFrame":
         """Score raw inputs (files) with a trained run."""
-        raise NotImplementedError(f"{type(self).__name__} does not support predict")
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot predict")
 
     def explain(self, run: Any, example: Any) -> Explanation:
-        raise NotImplementedError(f"{type(self).__name__} does not support explain")
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot explain its outputs")
 
     def input_spec(self, data: DataBundle) -> dict:
         """Describe the model's inputs and outputs for the run metadata."""

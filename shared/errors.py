@@ -27,3 +27,7 @@ class RunError(DlsuiteError):
 
 class UnknownNameError(DlsuiteError):
     """A name (domain, task, model type, optimizer...) is not registered."""
+
+
+class UnsupportedError(DlsuiteError):
+    """The task does not offer this capability (e.g. `explain`)."""

@@ -1,5 +1,8 @@
 """One training run, start to finish, for any task of any domain.
 
+`task` is any `shared.domain.Task`: the runner only calls its hooks
+(`load_data`, `build_model`, `compile`, `fit_data`, `evaluate`, `input_spec`).
+
 The runner resolves the pieces (config, strategy, precision, callbacks),
 asks the task for data and a model, hands them to the engine, then writes
 the self-describing run directory. It never builds domain objects itself.
@@ -15,7 +18,6 @@ from typing import Any
 
 from shared import model_card, runs
 from shared.config import dump, validate
-from shared.domain import Task
 from shared.errors import RunError
 from shared.progress import Stages, keras_verbosity
 
@@ -29,7 +31,7 @@ class RunResult:
     history: dict
 
 
-def prepare_run(task: Task, cfg, run_dir: Path | None = None) -> Path:
+def prepare_run(task, cfg, run_dir: Path | None = None) -> Path:
     """Create the run directory and write the resolved config into it."""
     if run_dir is None:
         run_dir = runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name)
@@ -40,7 +42,7 @@ def prepare_run(task: Task, cfg, run_dir: Path | None = None) -> Path:
     return run_dir
 
 
-def load_for_resume(task_lookup, run_dir: Path) -> tuple[Task, Any]:
+def load_for_resume(task_lookup, run_dir: Path) -> tuple[Any, Any]:
     """Re-open an interrupted run: its config and task come from the directory."""
     if not (run_dir / "config.yaml").is_file():
         raise RunError(f"cannot resume {run_dir}: no config.yaml there (is it a run directory?)")
@@ -49,7 +51,7 @@ def load_for_resume(task_lookup, run_dir: Path) -> tuple[Task, Any]:
     return task, validate(task.config_schema(), run.config_data)
 
 
-def train(task: Task, cfg, run_dir: Path) -> RunResult:
+def train(task, cfg, run_dir: Path) -> RunResult:
     """Train `task` with `cfg`, writing everything into `run_dir`."""
     import keras
 

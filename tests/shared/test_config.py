@@ -9,9 +9,9 @@ from shared.config import (
     dump,
     parse_override,
     read_yaml,
-    schema_for,
     validate,
 )
+from shared.training.settings import schema_for
 from shared.errors import ConfigError
 
 

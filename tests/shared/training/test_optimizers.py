@@ -1,7 +1,7 @@
 import keras
 import pytest
 
-from shared.config import OptimizerConfig
+from shared.training.settings import OptimizerConfig
 from shared.training.optimizers import OPTIMIZERS, make_optimizer
 
 

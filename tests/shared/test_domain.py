@@ -1,0 +1,118 @@
+"""The domain interface: discovery, errors, and an engine with no special cases.
+
+`ToyTask` is a minimal domain task with variable-length inputs (padded per
+batch) and a multi-output model: it trains through the same runner as every
+real domain, which is the point of the interface.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pytest
+
+from shared.config import Section
+from shared.data.pipeline import batched
+from shared.domain import DataBundle, Domain, ModelSpec, Task, discover, get_task
+from shared.errors import UnknownNameError, UnsupportedError
+from shared.registry import Registry
+
+
+class ToyData(Section):
+    rows: int = 200
+
+
+class ToyModel(Section):
+    type: Literal["gru"] = "gru"
+    units: int = 8
+
+
+def build_toy(cfg, data):
+    import keras
+
+    from shared.layers import ClassificationHead, RecurrentBlock
+
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(20, 8, mask_zero=True)(tokens)
+    x = RecurrentBlock(cfg.units, cell="gru")(x)
+    return keras.Model(
+        tokens,
+        {"is_long": ClassificationHead(1, name="is_long")(x), "length": keras.layers.Dense(1, dtype="float32", name="length")(x)},
+    )
+
+
+class ToyTask(Task):
+    name = "toy"
+    title = "Toy"
+    data_config = ToyData
+    preset = Path(__file__)  # replaced per test
+    models = Registry("model type")
+    models.register("gru", ModelSpec(ToyModel, build_toy))
+
+    def preset_data(self):
+        return {"data": {}, "model": {"type": "gru"}, "trainer": {"epochs": 2, "batch_size": 16, "tensorboard": False}}
+
+    def load_data(self, cfg, workdir):
+        import tensorflow as tf
+
+        rng = np.random.default_rng(0)
+        lengths = rng.integers(1, 12, size=cfg.data.rows)
+
+        def gen():
+            for n in lengths:
+                yield rng.integers(1, 20, size=n).astype("int32"), {"is_long": np.float32(n > 6), "length": np.float32(n)}
+
+        sig = (tf.TensorSpec([None], tf.int32), {"is_long": tf.TensorSpec([], tf.float32), "length": tf.TensorSpec([], tf.float32)})
+        ds = tf.data.Dataset.from_generator(gen, output_signature=sig).cache()
+        shapes = ([None], {"is_long": [], "length": []})
+        return DataBundle(*(batched(ds, cfg.trainer.batch_size, padded_shapes=shapes) for _ in range(3)), provenance={"synthetic": True})
+
+    def compile(self, model, cfg, make_optimizer):
+        model.compile(optimizer=make_optimizer(), loss={"is_long": "binary_crossentropy", "length": "mse"})
+
+    def evaluate(self, model, data, cfg, out_dir):
+        return {"loss": float(model.evaluate(data.test, verbose=0, return_dict=True)["loss"])}
+
+
+TOY = Domain(name="toy", title="Toy", description="test", task_classes=[ToyTask], default_task="toy")
+
+
+def test_variable_length_multi_output_task_trains_through_the_runner(tmp_path):
+    from shared.runs import Run
+    from shared.training.runner import prepare_run, train
+
+    task = TOY.task()
+    cfg = task.resolve_config(overrides=["trainer.early_stopping.monitor=val_loss"])
+    run_dir = prepare_run(task, cfg, tmp_path / "run")
+    result = train(task, cfg, run_dir)
+    assert len(result.history["loss"]) == 2 and result.history["loss"][1] < result.history["loss"][0]
+    model = Run.open(run_dir).model
+    out = model.predict(np.array([[3, 4, 0, 0]], "int32"), verbose=0)
+    assert set(out) == {"is_long", "length"}
+
+
+def test_optional_capabilities_say_so():
+    with pytest.raises(UnsupportedError, match="toy task 'toy' cannot predict"):
+        TOY.task().predict(None, [])
+    with pytest.raises(UnsupportedError, match="cannot explain"):
+        TOY.task().explain(None, None)
+
+
+def test_a_task_must_implement_its_data_and_evaluation():
+    class Incomplete(Task):
+        name = "half"
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete(TOY)
+
+
+def test_default_task_must_exist():
+    with pytest.raises(ValueError, match="default_task 'nope'"):
+        Domain(name="x", title="x", description="", task_classes=[ToyTask], default_task="nope")
+
+
+def test_discovery_finds_installed_domains():
+    assert "fraud_detection" in discover()
+    assert get_task("fraud_detection").name == "classifier"
+    with pytest.raises(UnknownNameError, match="unknown domain 'nope'"):
+        get_task("nope")
