@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from shared.config import Section, apply_overrides, deep_merge, read_yaml, validate
+from shared.training.phases import Phase
 from shared.training.settings import NoEvaluationSettings, RunConfigBase, schema_for
 from shared.errors import UnknownNameError, UnsupportedError
 from shared.registry import Registry
@@ -158,6 +159,10 @@ class Task(abc.ABC):
 
     def metrics(self, cfg: Any) -> list:
         return []
+
+    def phases(self, cfg: Any) -> list[Phase]:
+        """Training phases; one by default. Transfer-learning tasks return two."""
+        return [Phase("train", cfg.trainer.epochs)]
 
     def fit_data(self, data: DataBundle) -> tuple["tf.data.Dataset", "tf.data.Dataset"]:
         """The (train, validation) datasets `fit` sees; autoencoders override."""

@@ -219,12 +219,17 @@ def _read_json(path: Path, run_dir: Path) -> dict:
     return data
 
 
-def write_status(run_dir: Path, state: str, **extra: Any) -> None:
+def read_status(run_dir: Path) -> dict:
     path = run_dir / "status.json"
-    previous = {}
     if path.exists():
         with contextlib.suppress(RunError):
-            previous = _read_json(path, run_dir)
+            return _read_json(path, run_dir)
+    return {}
+
+
+def write_status(run_dir: Path, state: str, **extra: Any) -> None:
+    previous = read_status(run_dir)
+    path = run_dir / "status.json"
     status = {**previous, "state": state, "updated": now(), **extra}
     status.setdefault("started", now())
     write_json(path, status)

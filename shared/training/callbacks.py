@@ -17,13 +17,13 @@ class ResumeNotice:
         class _Notice(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
                 start = getattr(self.model, "_initial_epoch", None)
-                if start:
+                if start and start > self.params.get("initial_epoch", 0):
                     print(f"resuming from checkpoint: epoch {start} of {self.params.get('epochs')} already done", file=stream or sys.stderr, flush=True)
 
         return _Notice()
 
 
-def standard_callbacks(cfg, run_dir: Path) -> list:
+def standard_callbacks(cfg, run_dir: Path, phase: str = "train") -> list:
     """Callbacks for one run directory, chosen from the trainer config."""
     import keras
 
@@ -33,7 +33,7 @@ def standard_callbacks(cfg, run_dir: Path) -> list:
     callbacks = [
         # Restores weights, optimizer state and epoch after an interruption;
         # double_checkpoint keeps the previous copy if a kill lands mid-save.
-        keras.callbacks.BackupAndRestore(str(ckpt / "backup"), double_checkpoint=True),
+        keras.callbacks.BackupAndRestore(str(ckpt / f"backup-{phase}"), double_checkpoint=True),
         ResumeNotice.make(),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TerminateOnNaN(),

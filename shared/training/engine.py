@@ -29,8 +29,8 @@ class Trainer:
     epochs: int = 1
     verbose: int = 2
 
-    def fit(self, model, train, validation=None, class_weight: dict | None = None) -> dict:
-        """Train and return the history of this call as `{metric: [values]}`."""
+    def fit(self, model, train, validation=None, class_weight: dict | None = None, initial_epoch: int = 0) -> dict:
+        """Train from `initial_epoch` up to `epochs`; return this call's history."""
         if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
             raise ValueError(f"Trainer.fit needs a compiled model. Received: {model.name} without an optimizer")
         if self.strategy.num_replicas_in_sync > 1:
@@ -40,6 +40,7 @@ class Trainer:
                 train,
                 validation_data=validation,
                 epochs=self.epochs,
+                initial_epoch=initial_epoch,
                 callbacks=list(self.callbacks),
                 class_weight=class_weight,
                 verbose=self.verbose,

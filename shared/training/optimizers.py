@@ -69,7 +69,13 @@ def _exponential(cfg):
     return keras.optimizers.schedules.ExponentialDecay(cfg.learning_rate, decay_steps=s.decay_steps, decay_rate=s.decay_rate)
 
 
-def make_optimizer(cfg):
-    """Build the optimizer described by an `OptimizerConfig`."""
+def make_optimizer(cfg, learning_rate_scale: float = 1.0):
+    """Build the optimizer described by an `OptimizerConfig`.
+
+    `learning_rate_scale` multiplies the learning rate (and its schedule), as
+    training phases that fine-tune a pretrained backbone need.
+    """
+    if learning_rate_scale != 1.0:
+        cfg = cfg.model_copy(update={"learning_rate": cfg.learning_rate * learning_rate_scale})
     build = OPTIMIZERS.get(cfg.type)
     return build(cfg, SCHEDULES.get(cfg.schedule.type)(cfg))

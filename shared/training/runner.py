@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,6 @@ def train(task, cfg, run_dir: Path) -> RunResult:
     import keras
 
     from shared.evaluation import plots
-    from shared.training.callbacks import standard_callbacks
-    from shared.training.engine import Trainer
-    from shared.training.optimizers import make_optimizer
     from shared.training.precision import apply_precision, resolve_precision
     from shared.training.strategy import describe, resolve_strategy
 
@@ -75,18 +73,13 @@ def train(task, cfg, run_dir: Path) -> RunResult:
         with stages.stage(f"building model {cfg.model.type!r}"):
             with strategy.scope():
                 model = task.build_model(cfg, data)
-                task.compile(model, cfg, lambda: make_optimizer(cfg.optimizer))
 
-        with stages.stage(f"training for up to {cfg.trainer.epochs} epochs"):
-            trainer = Trainer(
-                strategy=strategy,
-                callbacks=standard_callbacks(cfg, run_dir),
-                epochs=cfg.trainer.epochs,
-                verbose=keras_verbosity(cfg.trainer.verbose),
-            )
+        phases = task.phases(cfg)
+        total = sum(p.epochs for p in phases)
+        with stages.stage(f"training for up to {total} epochs in {len(phases)} phase(s)"):
             train_ds, val_ds = task.fit_data(data)
             class_weight = data.class_weight if cfg.trainer.class_weight == "balanced" else None
-            trainer.fit(model, train_ds, val_ds, class_weight=class_weight)
+            run_phases(task, cfg, model, phases, strategy, run_dir, train_ds, val_ds, class_weight)
             history = read_history(run_dir / "history.csv")
 
         with stages.stage("evaluating on the held-out test split"):
@@ -121,6 +114,46 @@ def train(task, cfg, run_dir: Path) -> RunResult:
         raise
     runs.write_status(run_dir, "complete")
     return RunResult(run_dir=run_dir, metrics=metrics, history=history)
+
+
+def run_phases(task, cfg, model, phases, strategy, run_dir: Path, train_ds, val_ds, class_weight) -> None:
+    """Fit each phase in turn, skipping phases a resumed run already finished.
+
+    Each finished phase leaves its weights in `checkpoints/phase-<name>.weights.h5`
+    and its name in `status.json`; an interrupted phase resumes from its own
+    backup checkpoint.
+    """
+    from shared.training.callbacks import standard_callbacks
+    from shared.training.engine import Trainer
+    from shared.training.optimizers import make_optimizer
+
+    done = set(runs.read_status(run_dir).get("phases_done", []))
+    start = 0
+    for index, phase in enumerate(phases):
+        end = start + phase.epochs
+        weights = run_dir / "checkpoints" / f"phase-{phase.name}.weights.h5"
+        if phase.prepare is not None:
+            phase.prepare(model)
+        # (Re)compiling per phase applies trainability changes and the phase's learning rate.
+        with strategy.scope():
+            task.compile(model, cfg, lambda p=phase: make_optimizer(cfg.optimizer, p.learning_rate_scale))
+        if phase.name in done and weights.exists():
+            model.load_weights(weights)
+            print(f"phase {phase.name!r} already finished; loaded its weights", file=sys.stderr, flush=True)
+        elif phase.epochs:
+            if len(phases) > 1:
+                print(f"phase {index + 1}/{len(phases)} {phase.name!r}: epochs {start + 1}-{end}", file=sys.stderr, flush=True)
+            trainer = Trainer(
+                strategy=strategy,
+                callbacks=standard_callbacks(cfg, run_dir, phase=phase.name),
+                epochs=end,
+                verbose=keras_verbosity(cfg.trainer.verbose),
+            )
+            trainer.fit(model, train_ds, val_ds, class_weight=class_weight, initial_epoch=start)
+            runs.save_with(weights, model.save_weights)
+            done.add(phase.name)
+            runs.write_status(run_dir, "running", phases_done=sorted(done))
+        start = end
 
 
 def read_history(path: Path) -> dict[str, list[float]]:

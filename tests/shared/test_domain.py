@@ -33,7 +33,7 @@ def build_toy(cfg, data):
     from shared.layers import ClassificationHead, RecurrentBlock
 
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    x = keras.layers.Embedding(20, 8, mask_zero=True)(tokens)
+    x = keras.layers.Embedding(20, 8, mask_zero=True, name="embedding")(tokens)
     x = RecurrentBlock(cfg.units, cell="gru")(x)
     return keras.Model(
         tokens,
@@ -116,3 +116,56 @@ def test_discovery_finds_installed_domains():
     assert get_task("fraud_detection").name == "classifier"
     with pytest.raises(UnknownNameError, match="unknown domain 'nope'"):
         get_task("nope")
+
+
+class TwoPhaseToy(ToyTask):
+    """Phase 1 trains with the embedding frozen; phase 2 unfreezes it at a lower rate."""
+
+    name = "two_phase"
+
+    def phases(self, cfg):
+        from shared.training.phases import Phase
+
+        def freeze(model):
+            model.get_layer("embedding").trainable = False
+
+        def unfreeze(model):
+            model.get_layer("embedding").trainable = True
+
+        return [Phase("head", 2, prepare=freeze), Phase("fine_tune", 2, prepare=unfreeze, learning_rate_scale=0.1)]
+
+
+
+TWO = Domain(name="toy2", title="Toy", description="test", task_classes=[TwoPhaseToy], default_task="two_phase")
+
+
+def test_two_phase_training_freezes_then_fine_tunes_and_resumes_by_phase(tmp_path, capfd):
+    import json
+
+    import keras
+
+    from shared.training.runner import prepare_run, train
+
+    task = TWO.task()
+    cfg = task.resolve_config(overrides=["trainer.early_stopping.enabled=false"])
+    run_dir = prepare_run(task, cfg, tmp_path / "run")
+    keras.utils.set_random_seed(0)
+    result = train(task, cfg, run_dir)
+    assert len(result.history["loss"]) == 4
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["phases_done"] == ["fine_tune", "head"]
+
+    def embedding(path):
+        m = build_toy(cfg.model, None)
+        m.load_weights(path)
+        return m.get_layer("embedding").get_weights()[0]
+
+    head = embedding(run_dir / "checkpoints" / "phase-head.weights.h5")
+    tuned = embedding(run_dir / "checkpoints" / "phase-fine_tune.weights.h5")
+    assert not np.allclose(head, tuned)  # phase 2 trained the embedding
+
+    # A rerun of a finished run trains nothing again: both phases are skipped.
+    capfd.readouterr()
+    train(task, cfg, run_dir)
+    err = capfd.readouterr().err
+    assert "phase 'head' already finished" in err and "phase 'fine_tune' already finished" in err

@@ -51,3 +51,12 @@ def test_read_history_keeps_last_copy_of_each_epoch(tmp_path):
     log.write_text("epoch,loss\n0,1.0\n1,0.9\n1,0.8\n2,0.7\n")
     assert read_history(log) == {"loss": [1.0, 0.8, 0.7]}
     assert read_history(tmp_path / "none.csv") == {}
+
+
+def test_phases_validate_their_arguments():
+    from shared.training.phases import Phase
+
+    with pytest.raises(ValueError, match="Received: epochs=-1"):
+        Phase("p", -1)
+    with pytest.raises(ValueError, match="Received: learning_rate_scale=0"):
+        Phase("p", 1, learning_rate_scale=0)

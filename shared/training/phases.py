@@ -1,0 +1,37 @@
+"""Training phases: one run, several `fit` calls with different settings.
+
+Transfer learning trains in phases: first the new head on a frozen backbone,
+then the top of the backbone at a lower learning rate. A task describes its
+phases; the runner recompiles between them and keeps epoch numbering, logs
+and checkpoints continuous, so a run interrupted in any phase resumes there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One stage of training.
+
+    Args:
+        name: str. Short identifier used for checkpoints and logs.
+        epochs: int. Epochs in this phase.
+        prepare: callable or None. `prepare(model)` runs before the phase,
+            e.g. to freeze or unfreeze layers. The model is recompiled after.
+        learning_rate_scale: float. Multiplies the configured learning rate
+            for this phase. Defaults to `1.0`.
+    """
+
+    name: str
+    epochs: int
+    prepare: Callable[[Any], None] | None = None
+    learning_rate_scale: float = 1.0
+
+    def __post_init__(self):
+        if self.epochs < 0:
+            raise ValueError(f"a phase needs epochs >= 0. Received: epochs={self.epochs}")
+        if self.learning_rate_scale <= 0:
+            raise ValueError(f"learning_rate_scale must be > 0. Received: learning_rate_scale={self.learning_rate_scale}")
