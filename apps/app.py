@@ -18,6 +18,7 @@ if str(HERE.parent) not in sys.path:
 HOME = ("pages/home.py", "Home", ":material/home:")
 DOMAIN_PAGES = [
     ("pages/fraud_detection.py", "Fraud detection", ":material/credit_card:"),
+    ("pages/medical_imaging.py", "Medical imaging", ":material/radiology:"),
 ]
 
 st.set_page_config(page_title="dlsuite", layout="wide")

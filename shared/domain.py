@@ -120,12 +120,20 @@ class Task(abc.ABC):
         return data
 
     def resolve_config(self, files: list = (), overrides: list[str] = (), extra: dict | None = None) -> Any:
-        """Preset <- each YAML file <- `extra` <- `--set` overrides, validated."""
-        data = self.preset_data()
+        """Preset <- each YAML file <- `extra` <- `--set` overrides, validated.
+
+        Choosing another `model.type` than the preset's starts the `model`
+        section from that type's own defaults instead of the preset's keys.
+        """
+        preset = self.preset_data()
+        user: dict = {}
         for path in files:
-            data = deep_merge(data, read_yaml(path))
-        data = deep_merge(data, extra or {})
-        data = apply_overrides(data, list(overrides))
+            user = deep_merge(user, read_yaml(path))
+        user = apply_overrides(deep_merge(user, extra or {}), list(overrides))
+        data = deep_merge(preset, user)
+        chosen = (user.get("model") or {}).get("type")
+        if chosen is not None and chosen != (preset.get("model") or {}).get("type"):
+            data["model"] = user["model"]
         data["domain"], data["task"] = self.domain.name, self.name
         return validate(self.config_schema(), data)
 

@@ -21,3 +21,8 @@ def confusion_matrix(counts: dict, labels: tuple[str, str] = ("legit", "fraud"))
 def attributions(explanation: Explanation, title: str = "") -> None:
     """Bar chart of an explanation's attributions, largest on top."""
     st.pyplot(plots.attributions_bar(explanation.names, explanation.values, title=title))
+
+
+def confusion_matrix_multiclass(matrix, class_names: list[str]) -> None:
+    """Confusion matrix of a multi-class run (rows: true class, columns: predicted)."""
+    st.pyplot(plots.confusion_matrix_multiclass(matrix, class_names))

@@ -111,3 +111,34 @@ def cmd_demo(args) -> int:
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     _print(f"starting the demo app on http://localhost:{args.port}")
     return subprocess.call(cmd)
+
+
+def _hub_list(args) -> int:
+    from shared.hub.handles import REPO_ROOT, cache_entry
+    from shared.hub.registry import HUB_MODELS
+
+    for name, model in HUB_MODELS.items():
+        if model.local_dir:
+            built = (REPO_ROOT / model.local_dir / "saved_model.pb").is_file()
+            where = f"{model.local_dir} [{'built' if built else f'not built: dlsuite hub build {name}'}]"
+        else:
+            where = f"{model.handle} [{'cached' if cache_entry(model.handle).is_dir() else 'not cached'}]"
+        _print(f"{name} ({model.task}, {model.output_dim}-d): {where}")
+        spec = model.input
+        value_range = f" in [{spec.value_range[0]:g}, {spec.value_range[1]:g}]" if spec.value_range else ""
+        offline = f"; offline equivalent: {model.offline}" if model.offline else ""
+        _print(f"  input {tuple(spec.shape)} {spec.dtype}{value_range}{offline}")
+    return 0
+
+
+def _hub_build(args) -> int:
+    from shared.hub.offline import build_backbone
+
+    result = build_backbone(args.name, out_dir=args.out, epochs=args.epochs, limit=args.limit, data_dir=args.data)
+    accuracy = result.metadata["pretraining"]["test_accuracy"]
+    _print(f"built {result.metadata['name']}: {result.path} (pretraining test accuracy {accuracy:.4f})")
+    return 0
+
+
+def cmd_hub(args) -> int:
+    return {"list": _hub_list, "build": _hub_build}[args.hub_command](args)

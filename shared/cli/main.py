@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--build", action="store_true", help="train the small demo models into data/demo_models and exit")
     p.add_argument("--only", action="append", default=[], metavar="DOMAIN", help="with --build: only these domains")
     p.add_argument("--port", type=int, default=8501)
+
+    p = sub.add_parser("hub", help="TF Hub backbones: list known handles, build the offline ones")
+    hub = p.add_subparsers(dest="hub_command", required=True, parser_class=_Parser)
+    hub.add_parser("list", help="list the registered TF Hub models and whether they are available offline")
+    p = hub.add_parser("build", help="pretrain an offline backbone into data/hub/NAME (a TF Hub SavedModel)")
+    p.add_argument("name", help="offline backbone, e.g. fashion-cnn-64 (see `dlsuite hub list`)")
+    p.add_argument("--out", type=Path, help="SavedModel directory (default data/hub/NAME)")
+    p.add_argument("--epochs", type=int, help="pretraining epochs (default: the recipe's)")
+    p.add_argument("--limit", type=int, metavar="N", help="use only the first N train and test images (quick checks)")
+    p.add_argument("--data", type=Path, metavar="DIR", help="dataset folder (default: the Debian package's)")
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Matplotlib figures for training runs and binary scoring.
+"""Matplotlib figures for training runs, binary and multi-class scoring, and images.
 
 Every function builds a `matplotlib.figure.Figure` directly and attaches an
 Agg canvas to it. Nothing here touches `pyplot` or calls `matplotlib.use`:
@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from sklearn import metrics
 
 from shared.evaluation import binary
+from shared.evaluation import multiclass
 
 POSITIVE_COLOR = "#d62728"
 NEGATIVE_COLOR = "#1f77b4"
@@ -225,6 +226,185 @@ def attributions_bar(names: list[str], values: list[float], title: str = "") -> 
     ax.set_xlabel("attribution")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def reliability_diagram(reliability_dict: dict, ece: float | None = None) -> Figure:
+    """Reliability diagram over a histogram of bin counts.
+
+    Args:
+        reliability_dict: dict. The output of
+            `shared.evaluation.calibration.reliability`.
+        ece: float or None. Expected calibration error, shown in the
+            title. Defaults to `None` (not shown).
+
+    Returns:
+        `matplotlib.figure.Figure` with two axes: accuracy against
+        confidence per bin (bars from the bin edges, gaps to the diagonal
+        shaded), and the number of rows per bin.
+    """
+    missing = {"bin_edges", "confidence", "accuracy", "counts"} - set(reliability_dict)
+    if missing:
+        raise ValueError(
+            "`reliability_dict` must be the output of `calibration.reliability`. "
+            f"Missing keys: {sorted(missing)}"
+        )
+    edges = np.asarray(reliability_dict["bin_edges"], dtype=float)
+    confidence = np.asarray(reliability_dict["confidence"], dtype=float)
+    accuracy = np.asarray(reliability_dict["accuracy"], dtype=float)
+    counts = np.asarray(reliability_dict["counts"], dtype=float)
+    top_label = reliability_dict.get("kind", "top_label") == "top_label"
+    left, widths = edges[:-1], np.diff(edges)
+    filled = counts > 0
+    fig = _new_figure(5.0, 6.0)
+    ax, ax_counts = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    ax.bar(left[filled], accuracy[filled], width=widths[filled], align="edge",
+           color=NEGATIVE_COLOR, edgecolor="white", label="observed")
+    # Shade each bin's gap between observed accuracy and mean confidence.
+    ax.bar(left[filled], confidence[filled] - accuracy[filled], bottom=accuracy[filled],
+           width=widths[filled], align="edge", color=POSITIVE_COLOR, alpha=0.3, label="gap")
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":", label="perfect calibration")
+    ax.set_ylabel("accuracy" if top_label else "fraction of positives")
+    ax.set_ylim(0, 1.02)
+    title = "Reliability" if ece is None else f"Reliability (ECE {ece:.3f})"
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    ax_counts.bar(left, counts, width=widths, align="edge", color="grey", edgecolor="white")
+    ax_counts.set_xlabel("confidence (top label)" if top_label else "predicted probability")
+    ax_counts.set_ylabel("rows")
+    ax_counts.set_xlim(min(0.0, edges[0]), max(1.0, edges[-1]))
+    return fig
+
+
+def confusion_matrix_multiclass(matrix, class_names: list[str]) -> Figure:
+    """k x k confusion matrix heatmap annotated with counts and row shares.
+
+    Args:
+        matrix: array of int, shape `(k, k)`. Rows are true classes, columns
+            predicted ones, e.g. `multiclass_report(...)["confusion_matrix"]`.
+        class_names: list[str] of length `k`.
+
+    Returns:
+        `matplotlib.figure.Figure` with one axes; cells are coloured by row
+        share (the per-class sensitivity sits on the diagonal).
+    """
+    counts = np.asarray(matrix)
+    k = len(class_names)
+    if counts.shape != (k, k) or (counts < 0).any():
+        raise ValueError(
+            f"`matrix` must be a ({k}, {k}) array of counts >= 0 for {k} class names. "
+            f"Received: matrix.shape={counts.shape}, min={counts.min() if counts.size else None}"
+        )
+    row_totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
+    side = max(4.0, 0.9 * k + 2.0)
+    fig = _new_figure(side, side * 0.9)
+    ax = fig.add_subplot()
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (r, c), count in np.ndenumerate(counts):
+        ax.text(c, r, f"{int(count):,}\n{shares[r, c]:.1%}", ha="center", va="center",
+                fontsize="small", color="white" if shares[r, c] > 0.5 else "black")
+    ax.set_xticks(np.arange(k), class_names, rotation=45, ha="right")
+    ax.set_yticks(np.arange(k), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    ax.set_title("Confusion matrix")
+    return fig
+
+
+def roc_curves_multiclass(y_true, probs, class_names: list[str]) -> Figure:
+    """One-vs-rest ROC curve per class, AUCs in the legend.
+
+    Args:
+        y_true: array of int, shape `(n,)`. True class ids.
+        probs: array of float, shape `(n, k)`. Class probabilities.
+        class_names: list[str] of length `k`.
+
+    Returns:
+        `matplotlib.figure.Figure` with one axes. Classes absent from
+        `y_true` (or making up all of it) have no curve and are listed as
+        such in the legend.
+    """
+    report = multiclass.multiclass_report(y_true, probs, class_names)
+    y, p = np.asarray(y_true).ravel(), np.asarray(probs, dtype=float)
+    fig = _new_figure(5.5, 4.5)
+    ax = fig.add_subplot()
+    drawn = 0
+    for c, name in enumerate(report["class_names"]):
+        auc = report["per_class"][name]["roc_auc"]
+        if math.isnan(auc):
+            ax.plot([], [], " ", label=f"{name} (no curve: single class)")
+            continue
+        fpr, tpr, _ = metrics.roc_curve(y == c, p[:, c])
+        ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
+        drawn += 1
+    if not drawn:
+        raise ValueError("No class has both positives and negatives in `y_true`, so there is no "
+                         "ROC curve; evaluate on a split with at least two classes.")
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":", label="random")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(f"ROC, one vs rest (macro AUC {report['macro_roc_auc']:.3f})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    return fig
+
+
+def image_grid(images, titles: list[str] | None = None, overlays=None, cols: int = 4,
+               alpha: float = 0.4, cmap: str = "jet") -> Figure:
+    """Images in a grid, optionally with a heatmap or mask drawn over each.
+
+    Args:
+        images: sequence of arrays `(H, W)`, `(H, W, 1)` or `(H, W, 3)`
+            with values in [0, 1] (or an `(n, H, W[, C])` array).
+        titles: list[str] or None. One title per image. Defaults to `None`.
+        overlays: sequence or None. Per image an `(H, W)` array in [0, 1]
+            (a Grad-CAM heatmap or a mask) or `None`. Each pixel is tinted
+            with opacity `alpha * value`, so zeros leave the image as is.
+            Defaults to `None`.
+        cols: int >= 1. Images per row. Defaults to `4`.
+        alpha: float in [0, 1]. Opacity where an overlay is 1. Defaults to
+            `0.4`.
+        cmap: str. Matplotlib colormap of the overlays. Defaults to `"jet"`.
+
+    Returns:
+        `matplotlib.figure.Figure` with one axes per image.
+    """
+    n = len(images)
+    if n == 0:
+        raise ValueError("`images` is empty; pass at least one image.")
+    if int(cols) != cols or cols < 1:
+        raise ValueError(f"`cols` must be an integer >= 1. Received: cols={cols}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"`alpha` must be in [0, 1]. Received: alpha={alpha}")
+    for name, values in (("titles", titles), ("overlays", overlays)):
+        if values is not None and len(values) != n:
+            raise ValueError(
+                f"`{name}` must have one entry per image. "
+                f"Received: len(images)={n}, len({name})={len(values)}"
+            )
+    cols = min(int(cols), n)
+    rows = math.ceil(n / cols)
+    fig = _new_figure(2.5 * cols, 2.6 * rows)
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        image = np.asarray(images[i], dtype=float)
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0)
+        layer = None if overlays is None else overlays[i]
+        if layer is not None:
+            layer = np.asarray(layer, dtype=float)
+            if layer.shape != image.shape[:2]:
+                raise ValueError(
+                    f"`overlays[{i}]` must have the image's height and width {image.shape[:2]}. "
+                    f"Received: shape={layer.shape}"
+                )
+            ax.imshow(layer, cmap=cmap, vmin=0.0, vmax=1.0, alpha=alpha * np.clip(layer, 0, 1))
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize="small")
+        ax.set_axis_off()
     return fig
 
 

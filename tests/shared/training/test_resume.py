@@ -24,7 +24,7 @@ OVERRIDES = [
 
 
 def saved_epoch(run_dir) -> int:
-    meta = run_dir / "checkpoints" / "backup" / "training_metadata.json"
+    meta = run_dir / "checkpoints" / "backup-train" / "training_metadata.json"
     try:
         return json.loads(meta.read_text())["epoch"]
     except (OSError, ValueError, KeyError):

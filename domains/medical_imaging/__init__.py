@@ -1,0 +1,1 @@
+"""Medical imaging: radiograph-style classification from image folders, manifests, MedMNIST and DICOM."""

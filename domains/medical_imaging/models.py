@@ -1,0 +1,152 @@
+"""Medical imaging models, assembled from the shared layer library.
+
+- `transfer`: a TF Hub backbone (the suite's offline backbone by default, any
+  tfhub.dev / Kaggle handle by one config value) + a new head, trained in two
+  phases: frozen backbone, then its top part at a lower learning rate;
+- `cnn`: the same head on a convolutional network trained from scratch;
+- `unet`: a U-Net for lesion segmentation, trained with a Dice loss.
+
+Every classifier keeps a 4-D feature map in its graph (`feature_map`), so
+Grad-CAM works on all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import keras
+from pydantic import Field
+
+from shared.config import Section
+from shared.layers import ClassificationHead, ConvBlock, ResidualBlock
+
+
+class AugmentationConfig(Section):
+    enabled: bool = True
+    flip: bool = True
+    rotation: float = Field(0.05, ge=0, le=0.5)  # fraction of a full turn
+    zoom: float = Field(0.1, ge=0, lt=1)
+    contrast: float = Field(0.2, ge=0, lt=1)
+
+
+class TransferConfig(Section):
+    type: Literal["transfer"] = "transfer"
+    handle: str = "dlsuite/fashion-cnn-64"
+    input_size: int = Field(64, ge=16)  # the backbone's expected square input
+    input_channels: Literal[1, 3] = 3
+    endpoint: str | None = "feature_maps"  # the backbone's spatial map keeps Grad-CAM possible; null for feature vectors
+    dropout: float = Field(0.3, ge=0, lt=1)
+    head_epochs: int = Field(4, ge=0)
+    fine_tune_epochs: int = Field(6, ge=0)
+    fine_tune_from: int | None = -6  # the top part: the last N backbone variables
+    fine_tune_learning_rate_scale: float = Field(0.1, gt=0, le=1)
+    augmentation: AugmentationConfig = AugmentationConfig()
+
+
+class CNNConfig(Section):
+    type: Literal["cnn"] = "cnn"
+    filters: list[int] = Field(default_factory=lambda: [16, 32, 64, 128], min_length=1)
+    residual: bool = True
+    dropout: float = Field(0.3, ge=0, lt=1)
+    l2: float = Field(1e-4, ge=0)
+    augmentation: AugmentationConfig = AugmentationConfig()
+
+
+class UNetConfig(Section):
+    type: Literal["unet"] = "unet"
+    filters: list[int] = Field(default_factory=lambda: [16, 32, 64], min_length=2)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    dice_weight: float = Field(1.0, ge=0)
+
+
+def augmentation(cfg: AugmentationConfig, name: str = "augment") -> keras.Sequential:
+    """Keras preprocessing layers; active only in training, identity at inference."""
+    layers = []
+    if cfg.enabled:
+        if cfg.flip:
+            layers.append(keras.layers.RandomFlip("horizontal"))
+        if cfg.rotation:
+            layers.append(keras.layers.RandomRotation(cfg.rotation, fill_mode="constant"))
+        if cfg.zoom:
+            layers.append(keras.layers.RandomZoom(cfg.zoom, fill_mode="constant"))
+        if cfg.contrast:
+            layers.append(keras.layers.RandomContrast(cfg.contrast, value_range=(0.0, 1.0)))
+    return keras.Sequential(layers, name=name)
+
+
+def _classifier_head(features, num_classes: int, dropout: float):
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+    return ClassificationHead(num_classes, dropout=dropout, activation="softmax", name="probabilities")(pooled)
+
+
+def build_transfer(cfg: TransferConfig, data) -> keras.Model:
+    """Hub backbone + new head; phases set the backbone's trainability."""
+    from shared.hub import HubBackbone
+
+    size = data.state["image_size"]
+    images = keras.Input((size, size, 1), name="image")
+    x = augmentation(cfg.augmentation)(images)
+    if size != cfg.input_size:
+        x = keras.layers.Resizing(cfg.input_size, cfg.input_size, name="to_backbone_size")(x)
+    if cfg.input_channels == 3:
+        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    backbone = HubBackbone(cfg.handle, trainable=False, endpoint=cfg.endpoint, training_mode="inference", name="backbone")
+    features = backbone(x)
+    if len(features.shape) == 4:
+        features = keras.layers.Identity(name="feature_map")(features)
+        outputs = _classifier_head(features, len(data.state["classes"]), cfg.dropout)
+    else:  # a feature-vector handle: no spatial map to explain with
+        outputs = ClassificationHead(len(data.state["classes"]), dropout=cfg.dropout, activation="softmax", name="probabilities")(features)
+    return keras.Model(images, outputs, name="transfer_classifier")
+
+
+def build_scratch_twin(cfg: TransferConfig, data, extractor: keras.Model) -> keras.Model:
+    """The transfer model's exact architecture with random weights, for comparison.
+
+    `extractor` is the backbone's own Keras architecture, freshly initialised
+    (it yields pooled features; the head matches the transfer model's).
+    """
+    size = data.state["image_size"]
+    images = keras.Input((size, size, 1), name="image")
+    x = augmentation(cfg.augmentation)(images)
+    if size != cfg.input_size:
+        x = keras.layers.Resizing(cfg.input_size, cfg.input_size, name="to_backbone_size")(x)
+    if cfg.input_channels == 3:
+        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    features = extractor(x)
+    outputs = ClassificationHead(len(data.state["classes"]), dropout=cfg.dropout, activation="softmax", name="probabilities")(features)
+    return keras.Model(images, outputs, name="scratch_twin")
+
+
+def build_cnn(cfg: CNNConfig, data) -> keras.Model:
+    """A convolutional classifier trained from scratch."""
+    size = data.state["image_size"]
+    images = keras.Input((size, size, 1), name="image")
+    x = augmentation(cfg.augmentation)(images)
+    x = ConvBlock(cfg.filters[0], strides=2, l2=cfg.l2, name="stem")(x)
+    for i, f in enumerate(cfg.filters[1:]):
+        block = ResidualBlock(f, strides=2, l2=cfg.l2, name=f"res_{i}") if cfg.residual else ConvBlock(f, strides=2, l2=cfg.l2, name=f"conv_{i}")
+        x = block(x)
+    features = keras.layers.Identity(name="feature_map")(x)
+    return keras.Model(images, _classifier_head(features, len(data.state["classes"]), cfg.dropout), name="cnn_classifier")
+
+
+def build_unet(cfg: UNetConfig, data) -> keras.Model:
+    """U-Net: a conv encoder, a mirrored decoder and skip connections."""
+    size = data.state["image_size"]
+    images = keras.Input((size, size, 1), name="image")
+    x, skips = images, []
+    for i, f in enumerate(cfg.filters[:-1]):
+        x = ConvBlock(f, name=f"down_{i}_a")(x)
+        x = ConvBlock(f, dropout=cfg.dropout, name=f"down_{i}_b")(x)
+        skips.append(x)
+        x = keras.layers.MaxPooling2D(name=f"pool_{i}")(x)
+    x = ConvBlock(cfg.filters[-1], name="bottom_a")(x)
+    x = ConvBlock(cfg.filters[-1], dropout=cfg.dropout, name="bottom_b")(x)
+    for i, f in reversed(list(enumerate(cfg.filters[:-1]))):
+        x = keras.layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"up_{i}")(x)
+        x = keras.layers.Concatenate(name=f"skip_{i}")([x, skips[i]])
+        x = ConvBlock(f, name=f"dec_{i}_a")(x)
+        x = ConvBlock(f, name=f"dec_{i}_b")(x)
+    mask = keras.layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
+    return keras.Model(images, mask, name="unet")

@@ -1,0 +1,364 @@
+"""Medical imaging: registration, data pipelines, metrics, predict and explain.
+
+Two tasks share one data path:
+
+- `classifier`: finding classification, by transfer learning from a TF Hub
+  backbone (`transfer`, trained in two phases) or from scratch (`cnn`), with
+  per-class ROC AUC, a screening operating point, calibration and Grad-CAM;
+- `segmentation`: a U-Net that outlines lesions, trained with a Dice loss.
+
+NOT A MEDICAL DEVICE: the demo models learned synthetic images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from domains.medical_imaging import data as mdata
+from domains.medical_imaging import models as mmodels
+from shared.config import Section
+from shared.data.pipeline import batched
+from shared.domain import DataBundle, Domain, Explanation, ModelSpec, Task
+from shared.errors import DataError
+from shared.registry import Registry
+from shared.training.phases import Phase
+
+HERE = Path(__file__).resolve().parent
+DEMO_SEED = 90_210  # held out: no preset trains on it
+NOT_A_DEVICE = "Not a medical device: for research and teaching only, never for diagnosis or treatment decisions."
+
+INTENDED_USE = (
+    "Teaching and prototyping image classification and segmentation pipelines on medical images. "
+    + NOT_A_DEVICE
+)
+LIMITATIONS = (
+    "The demo models learned synthetic radiograph-like images; they say nothing about real findings. "
+    "A model trained on your data is only as good as its labels and its validation on patients it never saw; "
+    "calibration and the operating point must be re-checked on the target population."
+)
+
+
+class ClassifierEvaluationConfig(Section):
+    normal_class: str = "normal"
+    target_sensitivity: float = Field(0.9, gt=0, lt=1)  # for the abnormal-vs-normal operating point
+    calibration_bins: int = Field(10, ge=2, le=50)
+    compare_from_scratch: bool = True  # also train the backbone's architecture from random weights
+    gradcam_examples: int = Field(8, ge=0, le=32)
+
+
+class SegmentationEvaluationConfig(Section):
+    threshold: float = Field(0.5, gt=0, lt=1)
+    overlay_examples: int = Field(8, ge=0, le=32)
+
+
+class MedicalTask(Task):
+    """Shared data path for the medical tasks."""
+
+    data_config = mdata.MedicalDataConfig
+    intended_use = INTENDED_USE
+    limitations = LIMITATIONS
+
+    def _images(self, cfg) -> tuple[mdata.ImageSet, np.ndarray]:
+        images = mdata.load_images(cfg.data)
+        assign = mdata.assign_splits(images, cfg.run.seed)
+        for name in ("train", "validation", "test"):
+            if not (assign == name).any():
+                raise DataError(f"the {name} split is empty; add images or change data.split")
+        return images, assign
+
+    def _state(self, images: mdata.ImageSet) -> dict:
+        return {
+            "classes": list(images.classes),
+            "image_size": images.config.image_size,
+            "channels": images.config.channels,
+            "decoding": images.config.model_dump(mode="json", include={"image_size", "channels", "resize", "window_center", "window_width"}),
+        }
+
+    def _provenance(self, images: mdata.ImageSet, assign: np.ndarray) -> dict:
+        return {**images.provenance, **{k: v for k, v in mdata.split_summary(images, assign).items() if not isinstance(v, list)}}
+
+    def input_spec(self, data: DataBundle) -> dict:
+        s = data.state["image_size"]
+        return {"inputs": {"image": f"float32 [{s}, {s}, 1], grey levels in [0, 1]"}, "outputs": self.output_spec(data)}
+
+    def decode_inputs(self, run, inputs: list[Path]) -> tuple[list[str], np.ndarray]:
+        """Decode image files (or folders of them) the way the run was trained."""
+        cfg = mdata.MedicalDataConfig(**{**run.state["decoding"], "channels": 1})
+        paths: list[Path] = []
+        for item in inputs:
+            item = Path(item)
+            if item.is_dir():
+                found = sorted(p for p in item.rglob("*") if p.suffix.lower() in mdata.IMAGE_SUFFIXES and not p.name.startswith("."))
+                if not found:
+                    raise DataError(f"no images ({', '.join(mdata.IMAGE_SUFFIXES)}) found in {item}")
+                paths.extend(found)
+            else:
+                paths.append(item)
+        arrays = np.stack([mdata.decode_path(p, cfg) for p in paths]).astype("float32")
+        return [str(p) for p in paths], arrays
+
+
+class ClassifierTask(MedicalTask):
+    name = "classifier"
+    title = "Finding classifier"
+    description = "Normal / nodule / opacity from a radiograph: transfer learning from a TF Hub backbone, or a CNN from scratch."
+    preset = HERE / "configs" / "classifier.yaml"
+    evaluation_config = ClassifierEvaluationConfig
+    models = Registry("model type")
+    models.register("transfer", ModelSpec(mmodels.TransferConfig, mmodels.build_transfer, "TF Hub backbone + head, two-phase fine-tuning"))
+    models.register("cnn", ModelSpec(mmodels.CNNConfig, mmodels.build_cnn, "residual CNN from scratch"))
+
+    def output_spec(self, data: DataBundle) -> dict:
+        return {"probabilities": f"softmax over {data.state['classes']}"}
+
+    def load_data(self, cfg, workdir: Path) -> DataBundle:
+        images, assign = self._images(cfg)
+        t = cfg.trainer
+        splits = {
+            name: batched(
+                mdata.make_dataset(images, assign == name),
+                t.batch_size,
+                shuffle_buffer=min(t.shuffle_buffer, 4096) if name == "train" else 0,
+                seed=cfg.run.seed,
+                cache=t.cache,
+            )
+            for name in ("train", "validation", "test")
+        }
+        labels = images.frame["label"].to_numpy()[assign == "train"]
+        counts = np.bincount(labels, minlength=len(images.classes))
+        present = counts > 0
+        class_weight = {i: float(len(labels) / (present.sum() * c)) for i, c in enumerate(counts) if c}
+        return DataBundle(
+            train=splits["train"],
+            validation=splits["validation"],
+            test=splits["test"],
+            provenance=self._provenance(images, assign),
+            class_weight=class_weight,
+            state=self._state(images),
+            extras={"train_rows": int((assign == "train").sum())},
+        )
+
+    def phases(self, cfg) -> list[Phase]:
+        if cfg.model.type != "transfer":
+            return [Phase("train", cfg.trainer.epochs)]
+        m = cfg.model
+
+        def freeze(model):
+            model.get_layer("backbone").set_fine_tuning(False)
+
+        def unfreeze_top(model):
+            model.get_layer("backbone").set_fine_tuning(True, m.fine_tune_from)
+
+        return [
+            Phase("head", m.head_epochs, prepare=freeze),
+            Phase("fine_tune", m.fine_tune_epochs, prepare=unfreeze_top, learning_rate_scale=m.fine_tune_learning_rate_scale),
+        ]
+
+    def loss(self, cfg):
+        import keras
+
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def metrics(self, cfg) -> list:
+        import keras
+
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    # --- evaluation --------------------------------------------------------------
+    def evaluate(self, model, data: DataBundle, cfg, out_dir: Path) -> dict:
+        from shared.evaluation import calibration, multiclass, plots
+
+        classes = data.state["classes"]
+        ev = cfg.evaluation
+        y_val, p_val = _probs(model, data.validation)
+        y_test, p_test = _probs(model, data.test)
+        report = multiclass.multiclass_report(y_test, p_test, classes)
+        normal = classes.index(ev.normal_class) if ev.normal_class in classes else None
+        if normal is not None:
+            point = multiclass.choose_operating_point(y_val, p_val, normal_class=normal, target_sensitivity=ev.target_sensitivity)
+            report["screening"] = {
+                **multiclass.abnormal_report(y_test, p_test, normal_class=normal, threshold=point["threshold"]),
+                "threshold": point["threshold"],
+                "reason": point["reason"],
+            }
+        rel = calibration.reliability(y_test, p_test, n_bins=ev.calibration_bins)
+        report["ece"] = calibration.expected_calibration_error(y_test, p_test, n_bins=ev.calibration_bins)
+        plots.save_figure(plots.confusion_matrix_multiclass(report["confusion_matrix"], classes), out_dir / "confusion_matrix.png")
+        plots.save_figure(plots.roc_curves_multiclass(y_test, p_test, classes), out_dir / "roc_curves.png")
+        plots.save_figure(plots.reliability_diagram(rel, report["ece"]), out_dir / "reliability.png")
+        if ev.gradcam_examples:
+            images = np.concatenate([x.numpy() for x, _ in data.test.take(1)])[: ev.gradcam_examples]
+            heat = gradcam_heatmaps(model, images)
+            titles = [classes[int(i)] for i in model.predict(images, verbose=0).argmax(-1)]
+            plots.save_figure(plots.image_grid(images, titles=titles, overlays=heat), out_dir / "gradcam.png")
+        if ev.compare_from_scratch and cfg.model.type == "transfer":
+            report["from_scratch"] = train_from_scratch_twin(cfg, data, y_test)
+            report["transfer_beats_scratch"] = bool(report["macro_roc_auc"] > report["from_scratch"]["macro_roc_auc"])
+        return report
+
+    def summarize(self, metrics: dict) -> str:
+        line = f"test accuracy {metrics['accuracy']:.3f}, macro ROC AUC {metrics['macro_roc_auc']:.3f}, ECE {metrics['ece']:.3f}"
+        if "screening" in metrics:
+            s = metrics["screening"]
+            line += f"; abnormal-vs-normal sensitivity {s['sensitivity']:.3f}, specificity {s['specificity']:.3f}"
+        if "from_scratch" in metrics:
+            fs = metrics["from_scratch"]
+            line += f"; same architecture from scratch: accuracy {fs['accuracy']:.3f}, macro ROC AUC {fs['macro_roc_auc']:.3f}"
+        return line
+
+    # --- serving -------------------------------------------------------------------
+    def predict(self, run, inputs: list[Path]) -> pd.DataFrame:
+        paths, arrays = self.decode_inputs(run, inputs)
+        probs = run.model.predict(arrays, batch_size=64, verbose=0)
+        classes = run.state["classes"]
+        out = pd.DataFrame({"path": paths, "prediction": [classes[i] for i in probs.argmax(-1)]})
+        for i, c in enumerate(classes):
+            out[f"p_{c}"] = probs[:, i]
+        screening = run.metrics.get("screening")
+        if screening and "normal" in classes:
+            abnormal = 1.0 - probs[:, classes.index("normal")]
+            out["abnormal"] = np.where(abnormal >= screening["threshold"], "flag", "pass")
+        return out
+
+    def explain(self, run, example: Any) -> Explanation:
+        """Grad-CAM for one image (a path or a decoded [S, S, 1] array)."""
+        image = self.decode_inputs(run, [example])[1][0] if isinstance(example, (str, Path)) else np.asarray(example, "float32")
+        probs = run.model.predict(image[None], verbose=0)[0]
+        heat = gradcam_heatmaps(run.model, image[None])[0]
+        classes = run.state["classes"]
+        top = int(probs.argmax())
+        return Explanation(
+            names=list(classes),
+            values=[float(p) for p in probs],
+            score=float(probs[top]),
+            baseline_score=float(1.0 / len(classes)),
+            method=f"Grad-CAM for class {classes[top]!r} on the last convolutional feature map",
+            details={"heatmap": heat, "image": image[..., 0], "predicted": classes[top]},
+        )
+
+
+class SegmentationTask(MedicalTask):
+    name = "segmentation"
+    title = "Lesion segmentation (U-Net)"
+    description = "Outlines nodules and opacities pixel by pixel; trained with a Dice + cross-entropy loss."
+    preset = HERE / "configs" / "segmentation.yaml"
+    evaluation_config = SegmentationEvaluationConfig
+    models = Registry("model type")
+    models.register("unet", ModelSpec(mmodels.UNetConfig, mmodels.build_unet, "U-Net with skip connections"))
+
+    def output_spec(self, data: DataBundle) -> dict:
+        s = data.state["image_size"]
+        return {"mask": f"float32 [{s}, {s}, 1], lesion probability per pixel"}
+
+    def load_data(self, cfg, workdir: Path) -> DataBundle:
+        import tensorflow as tf
+
+        images, assign = self._images(cfg)
+        if images.masks is None:
+            raise DataError("segmentation needs lesion masks: use the synthetic demo data (no data.path) for now")
+        t = cfg.trainer
+        x = images.images.astype("float32")
+        m = images.masks.astype("float32")
+        splits = {
+            name: batched(
+                tf.data.Dataset.from_tensor_slices((x[assign == name], m[assign == name])),
+                t.batch_size,
+                shuffle_buffer=min(t.shuffle_buffer, 4096) if name == "train" else 0,
+                seed=cfg.run.seed,
+            )
+            for name in ("train", "validation", "test")
+        }
+        return DataBundle(*(splits[n] for n in ("train", "validation", "test")), provenance=self._provenance(images, assign), state=self._state(images))
+
+    def loss(self, cfg):
+        from shared.training.losses import BceDiceLoss
+
+        return BceDiceLoss(dice_weight=cfg.model.dice_weight)
+
+    def metrics(self, cfg) -> list:
+        import keras
+
+        return [keras.metrics.BinaryIoU(target_class_ids=[1], threshold=0.5, name="iou")]
+
+    def evaluate(self, model, data: DataBundle, cfg, out_dir: Path) -> dict:
+        from shared.evaluation import plots, segmentation
+
+        images = np.concatenate([x.numpy() for x, _ in data.test])
+        masks = np.concatenate([y.numpy() for _, y in data.test])
+        probs = model.predict(data.test.map(lambda x, y: x), verbose=0)
+        report = segmentation.segmentation_report(masks, probs, threshold=cfg.evaluation.threshold)
+        n = cfg.evaluation.overlay_examples
+        if n:
+            lesions = np.flatnonzero(masks.reshape(len(masks), -1).max(axis=1) > 0)[:n]
+            plots.save_figure(plots.image_grid(images[lesions], overlays=probs[lesions, ..., 0]), out_dir / "segmentation.png")
+        return report
+
+    def summarize(self, metrics: dict) -> str:
+        return f"test Dice {metrics['dice']:.3f} (lesion images {metrics['dice_lesion_images_only']:.3f}), IoU {metrics['iou']:.3f}"
+
+    def predict(self, run, inputs: list[Path]) -> pd.DataFrame:
+        paths, arrays = self.decode_inputs(run, inputs)
+        probs = run.model.predict(arrays, batch_size=32, verbose=0)
+        masks = probs[..., 0] >= 0.5
+        return pd.DataFrame({"path": paths, "lesion_pixels": masks.reshape(len(masks), -1).sum(1), "lesion_fraction": masks.reshape(len(masks), -1).mean(1)})
+
+    def segment(self, run, image: np.ndarray) -> np.ndarray:
+        """Lesion probability map [S, S] for one decoded image."""
+        return run.model.predict(np.asarray(image, "float32")[None], verbose=0)[0, ..., 0]
+
+
+def _probs(model, ds) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.concatenate([y.numpy() for _, y in ds])
+    probs = model.predict(ds.map(lambda x, y: x), verbose=0)
+    return labels.astype("int32"), probs.astype("float64")
+
+
+def gradcam_heatmaps(model, images: np.ndarray) -> np.ndarray:
+    from shared.explain import grad_cam
+
+    return grad_cam(model, images, layer_name="feature_map")
+
+
+def train_from_scratch_twin(cfg, data: DataBundle, y_test: np.ndarray) -> dict:
+    """Train the backbone's own architecture from random weights, same data and epochs.
+
+    Only possible when the backbone's architecture is known (the suite's
+    offline backbones); a real hub handle reports that it was skipped.
+    """
+    import keras
+    import tensorflow as tf
+
+    from shared.evaluation import multiclass
+    from shared.hub import offline
+    from shared.training.engine import Trainer
+    from shared.training.optimizers import make_optimizer
+
+    try:
+        recipe = offline.get_recipe(cfg.model.handle)
+    except Exception:  # noqa: BLE001 - any unknown handle: no twin to build
+        return {"skipped": f"architecture of {cfg.model.handle!r} is not known to the suite"}
+    keras.utils.set_random_seed(cfg.run.seed)
+    twin = mmodels.build_scratch_twin(cfg.model, data, offline.build_feature_extractor(recipe))
+    twin.compile(optimizer=make_optimizer(cfg.optimizer), loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    epochs = cfg.model.head_epochs + cfg.model.fine_tune_epochs
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.trainer.early_stopping.patience, restore_best_weights=True)]
+    Trainer(tf.distribute.get_strategy(), callbacks=callbacks, epochs=epochs, verbose=0).fit(twin, data.train, data.validation, class_weight=data.class_weight)
+    _, probs = _probs(twin, data.test)
+    report = multiclass.multiclass_report(y_test, probs, data.state["classes"])
+    return {"model": "same architecture, random init", "epochs": epochs, "accuracy": report["accuracy"], "macro_roc_auc": report["macro_roc_auc"]}
+
+
+DOMAIN = Domain(
+    name="medical_imaging",
+    title="Medical imaging",
+    description="Classify findings on radiographs with transfer learning from TF Hub, and outline lesions with a U-Net. Not a medical device.",
+    task_classes=[ClassifierTask, SegmentationTask],
+    default_task="classifier",
+    package_dir=HERE,
+    demo_tasks={"classifier": [], "segmentation": []},
+)
