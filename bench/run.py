@@ -36,6 +36,7 @@ def device() -> str:
 
 def main() -> None:
     import fraud_bench
+    import medical_bench
 
     from shared.demo import demo_run_dir
 
@@ -46,6 +47,7 @@ def main() -> None:
     results = [
         fraud_bench.training_throughput(rows=rows, epochs=1 if args.quick else 3),
         fraud_bench.scoring_throughput(demo_run_dir("fraud_detection", "classifier"), rows=5_000 if args.quick else 50_000),
+        medical_bench.image_training_throughput(images=300 if args.quick else 1200, epochs=1 if args.quick else 2),
     ]
     record = {"device": device(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
     out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -21,10 +21,29 @@ def export_keras(model, path: Path) -> Path:
     return path
 
 
+def _serving_archive(model):
+    """An export archive whose `serve` endpoint runs the model in inference mode.
+
+    `model.export` traces `model(x)` without `training=False`, and Keras 3's
+    augmentation layers (RandomFlip, RandomRotation...) default to training
+    mode, so the plain export would augment every request. The endpoint here
+    passes `training=False` explicitly.
+    """
+    import keras
+    import tensorflow as tf
+
+    spec = keras.tree.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype, name=t.name.split(":")[0]), model.input)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(name="serve", fn=lambda inputs: model(inputs, training=False), input_signature=[spec])
+    archive.add_endpoint(name="serving_default", fn=lambda inputs: model(inputs, training=False), input_signature=[spec])
+    return archive
+
+
 @EXPORTERS.register("savedmodel")
 def export_savedmodel(model, path: Path) -> Path:
     with atomic_path(path) as tmp:
-        model.export(str(tmp), format="tf_saved_model", verbose=False)
+        _serving_archive(model).write_out(str(tmp), verbose=False)
     return Path(path)
 
 
@@ -38,7 +57,7 @@ def export_tflite(model, path: Path) -> Path:
     if path.suffix != ".tflite":
         path = path.with_suffix(".tflite")
     with tempfile.TemporaryDirectory() as staging:
-        model.export(staging, format="tf_saved_model", verbose=False)
+        _serving_archive(model).write_out(staging, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(staging)
         # String lookups and other TF ops outside the builtin set need SELECT_TF_OPS.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]

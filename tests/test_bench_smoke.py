@@ -19,3 +19,11 @@ def test_fraud_benchmarks_run():
     for result in (train, score):
         assert result["ratio"] > 0
     assert "fraud MLP training" in fraud_bench.summarize([train, score])
+
+
+@pytest.mark.slow
+def test_medical_benchmark_runs():
+    import medical_bench
+
+    result = medical_bench.image_training_throughput(images=120, batch_size=32, epochs=1)
+    assert result["ratio"] > 0 and result["examples"] > 0

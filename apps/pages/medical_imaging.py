@@ -136,8 +136,11 @@ with lesion_column:
     if segmentation_run is None:
         st.info("Pick a segmentation model to outline lesions.")
     else:
-        show_overlay(segmentation_image, lesion, "Lesion probability (U-Net)", alpha=0.5)
-        st.caption(f"{(lesion >= LESION_THRESHOLD).mean():.1%} of pixels have a lesion probability of {LESION_THRESHOLD} or more.")
+        show_overlay(segmentation_image, lesion, "Lesion probability (U-Net)")
+        st.caption(
+            f"Red marks likely lesion pixels: {(lesion >= LESION_THRESHOLD).mean():.1%} of the image has a lesion "
+            f"probability of {LESION_THRESHOLD} or more."
+        )
 
 # --- the runs' own evaluation -------------------------------------------------------
 metrics = run.metrics

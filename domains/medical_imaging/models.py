@@ -18,7 +18,8 @@ import keras
 from pydantic import Field
 
 from shared.config import Section
-from shared.layers import ClassificationHead, ConvBlock, ResidualBlock
+from shared.hub import HubBackbone
+from shared.layers import ClassificationHead, ConvBlock, IntensityNormalization, ResidualBlock
 
 
 class AugmentationConfig(Section):
@@ -36,6 +37,7 @@ class TransferConfig(Section):
     input_channels: Literal[1, 3] = 3
     endpoint: str | None = "feature_maps"  # the backbone's spatial map keeps Grad-CAM possible; null for feature vectors
     dropout: float = Field(0.3, ge=0, lt=1)
+    pooling: Literal["max", "avg"] = "max"  # max: a small lesion anywhere decides
     head_epochs: int = Field(4, ge=0)
     fine_tune_epochs: int = Field(6, ge=0)
     fine_tune_from: int | None = -6  # the top part: the last N backbone variables
@@ -47,6 +49,7 @@ class CNNConfig(Section):
     type: Literal["cnn"] = "cnn"
     filters: list[int] = Field(default_factory=lambda: [16, 32, 64, 128], min_length=1)
     residual: bool = True
+    pooling: Literal["max", "avg"] = "max"
     dropout: float = Field(0.3, ge=0, lt=1)
     l2: float = Field(1e-4, ge=0)
     augmentation: AugmentationConfig = AugmentationConfig()
@@ -59,7 +62,7 @@ class UNetConfig(Section):
     dice_weight: float = Field(1.0, ge=0)
 
 
-def augmentation(cfg: AugmentationConfig, name: str = "augment") -> keras.Sequential:
+def augmentation(cfg: AugmentationConfig, name: str = "augment"):
     """Keras preprocessing layers; active only in training, identity at inference."""
     layers = []
     if cfg.enabled:
@@ -71,21 +74,26 @@ def augmentation(cfg: AugmentationConfig, name: str = "augment") -> keras.Sequen
             layers.append(keras.layers.RandomZoom(cfg.zoom, fill_mode="constant"))
         if cfg.contrast:
             layers.append(keras.layers.RandomContrast(cfg.contrast, value_range=(0.0, 1.0)))
+    if not layers:
+        return keras.layers.Identity(name=name)
     return keras.Sequential(layers, name=name)
 
 
-def _classifier_head(features, num_classes: int, dropout: float):
-    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+POOLING = {"max": keras.layers.GlobalMaxPooling2D, "avg": keras.layers.GlobalAveragePooling2D}
+
+
+def _classifier_head(features, num_classes: int, dropout: float, pooling: str = "max"):
+    pooled = POOLING[pooling](name="pool")(features)
     return ClassificationHead(num_classes, dropout=dropout, activation="softmax", name="probabilities")(pooled)
 
 
 def build_transfer(cfg: TransferConfig, data) -> keras.Model:
     """Hub backbone + new head; phases set the backbone's trainability."""
-    from shared.hub import HubBackbone
-
     size = data.state["image_size"]
     images = keras.Input((size, size, 1), name="image")
     x = augmentation(cfg.augmentation)(images)
+    # Exposure varies between images; stretch each to [0, 1], the backbone's range.
+    x = IntensityNormalization("minmax", name="intensity")(x)
     if size != cfg.input_size:
         x = keras.layers.Resizing(cfg.input_size, cfg.input_size, name="to_backbone_size")(x)
     if cfg.input_channels == 3:
@@ -94,7 +102,7 @@ def build_transfer(cfg: TransferConfig, data) -> keras.Model:
     features = backbone(x)
     if len(features.shape) == 4:
         features = keras.layers.Identity(name="feature_map")(features)
-        outputs = _classifier_head(features, len(data.state["classes"]), cfg.dropout)
+        outputs = _classifier_head(features, len(data.state["classes"]), cfg.dropout, cfg.pooling)
     else:  # a feature-vector handle: no spatial map to explain with
         outputs = ClassificationHead(len(data.state["classes"]), dropout=cfg.dropout, activation="softmax", name="probabilities")(features)
     return keras.Model(images, outputs, name="transfer_classifier")
@@ -103,18 +111,26 @@ def build_transfer(cfg: TransferConfig, data) -> keras.Model:
 def build_scratch_twin(cfg: TransferConfig, data, extractor: keras.Model) -> keras.Model:
     """The transfer model's exact architecture with random weights, for comparison.
 
-    `extractor` is the backbone's own Keras architecture, freshly initialised
-    (it yields pooled features; the head matches the transfer model's).
+    `extractor` is the backbone's own Keras architecture, freshly initialised;
+    the twin taps the same spatial map (or pooled vector) and the same head.
     """
+    from shared.hub.saved_model import last_spatial_output
+
     size = data.state["image_size"]
     images = keras.Input((size, size, 1), name="image")
     x = augmentation(cfg.augmentation)(images)
+    x = IntensityNormalization("minmax", name="intensity")(x)
     if size != cfg.input_size:
         x = keras.layers.Resizing(cfg.input_size, cfg.input_size, name="to_backbone_size")(x)
     if cfg.input_channels == 3:
         x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
-    features = extractor(x)
-    outputs = ClassificationHead(len(data.state["classes"]), dropout=cfg.dropout, activation="softmax", name="probabilities")(features)
+    classes = len(data.state["classes"])
+    spatial = last_spatial_output(extractor) if cfg.endpoint else None
+    if spatial is not None:
+        trunk = keras.Model(extractor.inputs, spatial, name="scratch_backbone")
+        outputs = _classifier_head(trunk(x), classes, cfg.dropout, cfg.pooling)
+    else:
+        outputs = ClassificationHead(classes, dropout=cfg.dropout, activation="softmax", name="probabilities")(extractor(x))
     return keras.Model(images, outputs, name="scratch_twin")
 
 
@@ -123,19 +139,20 @@ def build_cnn(cfg: CNNConfig, data) -> keras.Model:
     size = data.state["image_size"]
     images = keras.Input((size, size, 1), name="image")
     x = augmentation(cfg.augmentation)(images)
+    x = IntensityNormalization("zscore", name="intensity")(x)
     x = ConvBlock(cfg.filters[0], strides=2, l2=cfg.l2, name="stem")(x)
     for i, f in enumerate(cfg.filters[1:]):
         block = ResidualBlock(f, strides=2, l2=cfg.l2, name=f"res_{i}") if cfg.residual else ConvBlock(f, strides=2, l2=cfg.l2, name=f"conv_{i}")
         x = block(x)
     features = keras.layers.Identity(name="feature_map")(x)
-    return keras.Model(images, _classifier_head(features, len(data.state["classes"]), cfg.dropout), name="cnn_classifier")
+    return keras.Model(images, _classifier_head(features, len(data.state["classes"]), cfg.dropout, cfg.pooling), name="cnn_classifier")
 
 
 def build_unet(cfg: UNetConfig, data) -> keras.Model:
     """U-Net: a conv encoder, a mirrored decoder and skip connections."""
     size = data.state["image_size"]
     images = keras.Input((size, size, 1), name="image")
-    x, skips = images, []
+    x, skips = IntensityNormalization("zscore", name="intensity")(images), []
     for i, f in enumerate(cfg.filters[:-1]):
         x = ConvBlock(f, name=f"down_{i}_a")(x)
         x = ConvBlock(f, dropout=cfg.dropout, name=f"down_{i}_b")(x)

@@ -218,9 +218,26 @@ class HubBackbone(keras.layers.Layer):
         for index, variable in enumerate(trainable):
             seen.add(variable.ref())
             self._ordered_trainable.append(self._track_existing(variable, trainable=index >= start))
+        self._module_weights = list(self._ordered_trainable)
         for variable in everything:
             if variable.ref() not in seen:
-                self._track_existing(variable, trainable=False)
+                self._module_weights.append(self._track_existing(variable, trainable=False))
+
+    # Keras orders a layer's saved weights trainable-first, by the flag each
+    # had when tracked; phases flip those flags, so save in the SavedModel's
+    # own variable order instead, which never changes.
+    def save_own_variables(self, store):
+        for index, weight in enumerate(self._module_weights):
+            store[str(index)] = weight.numpy()
+
+    def load_own_variables(self, store):
+        if len(store.keys()) != len(self._module_weights):
+            raise ValueError(
+                f"the saved weights of {self.name!r} hold {len(store.keys())} variables but the SavedModel of "
+                f"{self.handle!r} has {len(self._module_weights)}. Received a file saved from another backbone"
+            )
+        for index, weight in enumerate(self._module_weights):
+            weight.assign(store[str(index)])
 
     def _first_trained(self, count):
         if self.fine_tune_from is None:

@@ -10,6 +10,7 @@ from shared.layers.attention_pooling import AttentionPooling
 from shared.layers.conv import ConvBlock
 from shared.layers.dense import DenseBlock
 from shared.layers.heads import ClassificationHead
+from shared.layers.intensity import IntensityNormalization
 from shared.layers.positional import PositionalEmbedding
 from shared.layers.recurrent import RecurrentBlock
 from shared.layers.residual import ResidualBlock
@@ -30,6 +31,7 @@ ALL_LAYERS = (
     AttentionPooling,
     TabularEncoder,
     ClassificationHead,
+    IntensityNormalization,
 )
 
 __all__ = [layer.__name__ for layer in ALL_LAYERS] + ["ALL_LAYERS"]

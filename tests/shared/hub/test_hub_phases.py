@@ -44,3 +44,17 @@ def test_set_fine_tuning_switches_a_built_layer(tiny_hub, images, labels):
     layer.set_fine_tuning(False)
     assert layer.trainable_weights == []
     assert layer.get_config()["fine_tune_from"] is None
+
+
+def test_weights_survive_saving_after_a_phase_change(tiny_hub, images, labels, tmp_path, trust):
+    """Frozen at build, fine-tuned later: the reloaded model must predict the same."""
+    trust(tiny_hub.parent)
+    layer = HubBackbone(str(tiny_hub), trainable=False)
+    inputs = keras.Input(IMAGE_SHAPE)
+    model = keras.Model(inputs, keras.layers.Dense(3)(layer(inputs)))
+    layer.set_fine_tuning(True)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(images, labels, epochs=2, verbose=0)
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(model.predict(images, verbose=0), again.predict(images, verbose=0), rtol=1e-5, atol=1e-6)

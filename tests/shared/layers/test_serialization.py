@@ -14,6 +14,7 @@ from shared.layers import (
     ALL_LAYERS,
     AttentionPooling,
     ClassificationHead,
+    IntensityNormalization,
     ConvBlock,
     DenseBlock,
     PositionalEmbedding,
@@ -127,6 +128,12 @@ def classification_head():
     return keras.Model(inputs, outputs), floats(3, 6)
 
 
+def intensity_normalization():
+    inputs = keras.Input((5, 5, 1))
+    outputs = IntensityNormalization("minmax")(inputs)
+    return keras.Model(inputs, outputs), floats(2, 5, 5, 1)
+
+
 MODEL_FACTORIES = {
     "DenseBlock": dense_block,
     "ConvBlock": conv_block,
@@ -139,6 +146,7 @@ MODEL_FACTORIES = {
     "AttentionPooling": attention_pooling,
     "TabularEncoder": tabular_encoder,
     "ClassificationHead": classification_head,
+    "IntensityNormalization": intensity_normalization,
 }
 
 

@@ -1,0 +1,137 @@
+"""Medical tasks end to end on tiny configs: train, reload safely, serve, explain, bad input."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from PIL import Image
+from pydicom.data import get_testdata_file
+
+from domains.medical_imaging import data as mdata
+from shared.cli.main import main
+from shared.domain import get_task
+from shared.runs import Run
+from shared.training.runner import prepare_run, train
+
+TINY = ["data.synthetic_images=240", "trainer.batch_size=32", "trainer.tensorboard=false", "evaluation.gradcam_examples=4"]
+
+
+def train_tiny(path, task_name, *overrides):
+    task = get_task("medical_imaging", task_name)
+    cfg = task.resolve_config(overrides=[*TINY, *overrides])
+    run_dir = prepare_run(task, cfg, path)
+    train(task, cfg, run_dir)
+    return task, run_dir
+
+
+@pytest.fixture(scope="module")
+def transfer_run(tmp_path_factory):
+    return train_tiny(tmp_path_factory.mktemp("med") / "transfer", "classifier", "model.head_epochs=1", "model.fine_tune_epochs=1")[1]
+
+
+def cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_transfer_run_reports_both_figures_and_reloads_safely(transfer_run):
+    metrics = json.loads((transfer_run / "metrics.json").read_text())
+    assert {"accuracy", "macro_roc_auc", "per_class", "confusion_matrix", "screening", "ece", "from_scratch"} <= set(metrics)
+    assert "transfer_beats_scratch" in metrics and "macro_roc_auc" in metrics["from_scratch"]
+    for name in ("gradcam.png", "reliability.png", "roc_curves.png", "confusion_matrix.png", "model_card.md"):
+        assert (transfer_run / name).is_file(), name
+    assert "Not a medical device" in (transfer_run / "model_card.md").read_text()
+    status = json.loads((transfer_run / "status.json").read_text())
+    assert status["phases_done"] == ["fine_tune", "head"]
+
+    # .keras (safe_mode=True, backbone under data/hub) and the SavedModel export agree.
+    run = Run.open(transfer_run)
+    images = mdata.generate_radiographs(10, seed=3)[0]
+    keras_probs = run.model.predict(images, verbose=0)
+    loaded = tf.saved_model.load(str(transfer_run / "saved_model"))
+    np.testing.assert_allclose(keras_probs, np.asarray(loaded.serve(tf.constant(images))), rtol=1e-5, atol=1e-6)
+
+
+def test_predict_on_dicom_png_and_folder(capsys, tmp_path, transfer_run):
+    png = tmp_path / "xray.png"
+    Image.fromarray((mdata.generate_radiographs(10, seed=5)[0][0, ..., 0] * 255).astype("uint8")).save(png)
+    code, out, err = cli(capsys, "predict", str(transfer_run), get_testdata_file("CT_small.dcm"), str(png))
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("path,prediction,p_normal,p_nodule,p_opacity")
+    assert len(lines) == 3 and "CT_small.dcm" in lines[1]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    shutil.copy(png, folder / "a.png")
+    code, out, _ = cli(capsys, "predict", str(transfer_run), str(folder))
+    assert code == 0 and len(out.strip().splitlines()) == 2
+
+
+def test_gradcam_explanation(transfer_run):
+    run = Run.open(transfer_run)
+    exp = get_task("medical_imaging").explain(run, get_testdata_file("MR_small.dcm"))
+    heat = exp.details["heatmap"]
+    assert heat.shape == (64, 64) and 0.0 <= heat.min() and heat.max() <= 1.0
+    assert sum(exp.values) == pytest.approx(1.0, abs=1e-4) and "Grad-CAM" in exp.method
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\nnot really"), "is not a readable PNG or JPEG image"),
+        (lambda p: p.with_suffix(".dcm").write_bytes(open(get_testdata_file("CT_small.dcm"), "rb").read()[:4000]), "truncated"),
+    ],
+)
+def test_bad_prediction_inputs(capsys, tmp_path, transfer_run, make, message):
+    target = tmp_path / "bad.png"
+    make(target)
+    path = target if target.exists() else target.with_suffix(".dcm")
+    code, out, err = cli(capsys, "predict", str(transfer_run), str(path))
+    assert code == 2 and out == ""
+    lines = [l for l in err.splitlines() if l.startswith("dlsuite: error:")]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
+
+
+def test_dicom_without_pixel_data(capsys, tmp_path, transfer_run):
+    ds = mdata.build_dicom(np.zeros((8, 8), "uint16"), "P1")
+    del ds.PixelData
+    path = tmp_path / "nopixels.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    code, _, err = cli(capsys, "predict", str(transfer_run), str(path))
+    assert code == 2 and "has no pixel data" in err
+
+
+def test_training_input_errors_are_one_line(capsys, tmp_path):
+    empty_class = tmp_path / "folder"
+    (empty_class / "normal").mkdir(parents=True)
+    (empty_class / "nodule").mkdir()
+    Image.fromarray(np.zeros((8, 8), "uint8")).save(empty_class / "normal" / "a.png")
+    code, _, err = cli(capsys, "train", "medical_imaging", "--data", str(empty_class), "--run-dir", str(tmp_path / "r1"))
+    assert code == 2 and "class folder" in err and "has no images" in err
+
+    manifest = tmp_path / "manifest.csv"
+    pd.DataFrame({"path": ["missing1.png", "missing2.png"], "label": ["normal", "nodule"]}).to_csv(manifest, index=False)
+    code, _, err = cli(capsys, "train", "medical_imaging", "--data", str(manifest), "--run-dir", str(tmp_path / "r2"))
+    assert code == 2 and "lists 2 missing image file(s)" in err
+
+    npz = tmp_path / "bad.npz"
+    np.savez(npz, train_images=np.zeros((4, 2, 8, 8, 8)), train_labels=np.zeros((4, 1)), val_images=np.zeros((2, 8, 8)), val_labels=np.zeros((2, 1)), test_images=np.zeros((2, 8, 8)), test_labels=np.zeros((2, 1)))
+    code, _, err = cli(capsys, "train", "medical_imaging", "--data", str(npz), "--run-dir", str(tmp_path / "r3"))
+    assert code == 2 and "has shape" in err
+    for e in (err,):
+        assert "Traceback" not in e
+
+
+def test_cnn_and_segmentation_train(tmp_path):
+    _, cnn_dir = train_tiny(tmp_path / "cnn", "classifier", "model.type=cnn", "model.filters=[8,16]", "trainer.epochs=1")
+    assert json.loads((cnn_dir / "metrics.json").read_text())["accuracy"] >= 0
+    seg_task, seg_dir = train_tiny(tmp_path / "seg", "segmentation", "model.filters=[8,16]", "trainer.epochs=1")
+    metrics = json.loads((seg_dir / "metrics.json").read_text())
+    assert {"dice", "iou", "dice_lesion_images_only"} <= set(metrics)
+    run = Run.open(seg_dir)
+    mask = seg_task.segment(run, mdata.generate_radiographs(10, seed=8)[0][0])
+    assert mask.shape == (64, 64) and 0 <= mask.min() and mask.max() <= 1
