@@ -87,8 +87,8 @@ def _classifier_head(features, num_classes: int, dropout: float, pooling: str = 
     return ClassificationHead(num_classes, dropout=dropout, activation="softmax", name="probabilities")(pooled)
 
 
-def build_transfer(cfg: TransferConfig, data) -> keras.Model:
-    """Hub backbone + new head; phases set the backbone's trainability."""
+def _backbone_input(cfg: TransferConfig, data):
+    """Grey images -> augmented, exposure-normalised, backbone-sized RGB in [0, 1]."""
     size = data.state["image_size"]
     images = keras.Input((size, size, 1), name="image")
     x = augmentation(cfg.augmentation)(images)
@@ -98,6 +98,12 @@ def build_transfer(cfg: TransferConfig, data) -> keras.Model:
         x = keras.layers.Resizing(cfg.input_size, cfg.input_size, name="to_backbone_size")(x)
     if cfg.input_channels == 3:
         x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    return images, x
+
+
+def build_transfer(cfg: TransferConfig, data) -> keras.Model:
+    """Hub backbone + new head; phases set the backbone's trainability."""
+    images, x = _backbone_input(cfg, data)
     backbone = HubBackbone(cfg.handle, trainable=False, endpoint=cfg.endpoint, training_mode="inference", name="backbone")
     features = backbone(x)
     if len(features.shape) == 4:
@@ -116,14 +122,7 @@ def build_scratch_twin(cfg: TransferConfig, data, extractor: keras.Model) -> ker
     """
     from shared.hub.saved_model import last_spatial_output
 
-    size = data.state["image_size"]
-    images = keras.Input((size, size, 1), name="image")
-    x = augmentation(cfg.augmentation)(images)
-    x = IntensityNormalization("minmax", name="intensity")(x)
-    if size != cfg.input_size:
-        x = keras.layers.Resizing(cfg.input_size, cfg.input_size, name="to_backbone_size")(x)
-    if cfg.input_channels == 3:
-        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    images, x = _backbone_input(cfg, data)
     classes = len(data.state["classes"])
     spatial = last_spatial_output(extractor) if cfg.endpoint else None
     if spatial is not None:
