@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: app test test-fast install demo-models bench clean
+.PHONY: app test test-fast install system-deps demo-models bench clean
+
+# Real offline data some tests and `dlsuite hub build` use: Debian's Fashion-MNIST.
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 app: install
 	$(BIN)/dlsuite demo
@@ -14,7 +18,12 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
-install: $(VENV)/.installed
+install: system-deps $(VENV)/.installed
+
+system-deps:
+	@test -d $(FASHION_MNIST) || { command -v apt-get >/dev/null && $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; } || \
+		echo "note: could not install dataset-fashion-mnist; see shared/hub/README.md for other sources"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
