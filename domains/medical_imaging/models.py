@@ -18,6 +18,7 @@ import keras
 from pydantic import Field
 
 from shared.config import Section
+from shared.errors import ConfigError
 from shared.hub import HubBackbone
 from shared.layers import ClassificationHead, ConvBlock, IntensityNormalization, ResidualBlock
 
@@ -32,10 +33,10 @@ class AugmentationConfig(Section):
 
 class TransferConfig(Section):
     type: Literal["transfer"] = "transfer"
-    handle: str = "dlsuite/fashion-cnn-64"
-    input_size: int = Field(64, ge=16)  # the backbone's expected square input
+    handle: str = "dlsuite/fashion-cnn-64"  # a registry name (`dlsuite hub list`), URL or SavedModel folder
+    input_size: int | None = Field(None, ge=16)  # None: from the registry entry of `handle`
     input_channels: Literal[1, 3] = 3
-    endpoint: str | None = "feature_maps"  # the backbone's spatial map keeps Grad-CAM possible; null for feature vectors
+    endpoint: str | None = "auto"  # auto: "feature_maps" (spatial, for Grad-CAM) where the backbone exports it
     dropout: float = Field(0.3, ge=0, lt=1)
     pooling: Literal["max", "avg"] = "max"  # max: a small lesion anywhere decides
     head_epochs: int = Field(4, ge=0)
@@ -87,15 +88,35 @@ def _classifier_head(features, num_classes: int, dropout: float, pooling: str = 
     return ClassificationHead(num_classes, dropout=dropout, activation="softmax", name="probabilities")(pooled)
 
 
+def backbone_settings(cfg: TransferConfig) -> tuple[int, str | None]:
+    """Input size and endpoint of the backbone, from the config or the hub registry.
+
+    Naming a registered model (`--set model.handle=mobilenet_v3_small`) is
+    enough: its registry entry knows its input size, and only the suite's own
+    backbones export the spatial `feature_maps` endpoint.
+    """
+    from shared.hub.registry import HUB_MODELS
+
+    entry = HUB_MODELS.get(cfg.handle) if cfg.handle in HUB_MODELS else None
+    size = cfg.input_size or (entry.input.shape[0] if entry and entry.input.shape and entry.input.shape[0] else None)
+    if size is None:
+        raise ConfigError(f"config error at model.input_size: set it for the unregistered backbone {cfg.handle!r} (its input size is unknown)")
+    endpoint = cfg.endpoint
+    if endpoint == "auto":
+        endpoint = "feature_maps" if entry is not None and entry.handle == entry.name and entry.name.startswith("dlsuite/") else None
+    return int(size), endpoint
+
+
 def _backbone_input(cfg: TransferConfig, data):
     """Grey images -> augmented, exposure-normalised, backbone-sized RGB in [0, 1]."""
+    input_size, _ = backbone_settings(cfg)
     size = data.state["image_size"]
     images = keras.Input((size, size, 1), name="image")
     x = augmentation(cfg.augmentation)(images)
     # Exposure varies between images; stretch each to [0, 1], the backbone's range.
     x = IntensityNormalization("minmax", name="intensity")(x)
-    if size != cfg.input_size:
-        x = keras.layers.Resizing(cfg.input_size, cfg.input_size, name="to_backbone_size")(x)
+    if size != input_size:
+        x = keras.layers.Resizing(input_size, input_size, name="to_backbone_size")(x)
     if cfg.input_channels == 3:
         x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
     return images, x
@@ -104,7 +125,7 @@ def _backbone_input(cfg: TransferConfig, data):
 def build_transfer(cfg: TransferConfig, data) -> keras.Model:
     """Hub backbone + new head; phases set the backbone's trainability."""
     images, x = _backbone_input(cfg, data)
-    backbone = HubBackbone(cfg.handle, trainable=False, endpoint=cfg.endpoint, training_mode="inference", name="backbone")
+    backbone = HubBackbone(cfg.handle, trainable=False, endpoint=backbone_settings(cfg)[1], training_mode="inference", name="backbone")
     features = backbone(x)
     if len(features.shape) == 4:
         features = keras.layers.Identity(name="feature_map")(features)
@@ -124,7 +145,7 @@ def build_scratch_twin(cfg: TransferConfig, data, extractor: keras.Model) -> ker
 
     images, x = _backbone_input(cfg, data)
     classes = len(data.state["classes"])
-    spatial = last_spatial_output(extractor) if cfg.endpoint else None
+    spatial = last_spatial_output(extractor) if backbone_settings(cfg)[1] else None
     if spatial is not None:
         trunk = keras.Model(extractor.inputs, spatial, name="scratch_backbone")
         outputs = _classifier_head(trunk(x), classes, cfg.dropout, cfg.pooling)

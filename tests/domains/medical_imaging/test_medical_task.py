@@ -135,3 +135,14 @@ def test_cnn_and_segmentation_train(tmp_path):
     run = Run.open(seg_dir)
     mask = seg_task.segment(run, mdata.generate_radiographs(10, seed=8)[0][0])
     assert mask.shape == (64, 64) and 0 <= mask.min() and mask.max() <= 1
+
+
+def test_one_value_switches_the_backbone():
+    from domains.medical_imaging.models import TransferConfig, backbone_settings
+    from shared.errors import ConfigError
+
+    assert backbone_settings(TransferConfig()) == (64, "feature_maps")
+    assert backbone_settings(TransferConfig(handle="mobilenet_v3_small")) == (224, None)
+    assert backbone_settings(TransferConfig(handle="/models/mine", input_size=96, endpoint=None)) == (96, None)
+    with pytest.raises(ConfigError, match="model.input_size"):
+        backbone_settings(TransferConfig(handle="/models/mine"))
