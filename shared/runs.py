@@ -206,7 +206,11 @@ class Run:
         try:
             return keras.saving.load_model(self.path / "model.keras", compile=False, safe_mode=True)
         except Exception as exc:  # noqa: BLE001 - any load failure is a bad run dir
-            raise RunError(f"run directory {self.path}: model.keras could not be loaded ({type(exc).__name__})") from None
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise RunError(
+                f"run directory {self.path}: model.keras could not be loaded ({detail}); open runs through "
+                "`dlsuite` or `shared.domain.get_task` first so the domain's layers are registered"
+            ) from None
 
 
 def _read_json(path: Path, run_dir: Path) -> dict:

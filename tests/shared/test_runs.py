@@ -65,3 +65,12 @@ def test_status_keeps_start_time(tmp_path):
     runs.write_status(tmp_path, "complete")
     status = json.loads((tmp_path / "status.json").read_text())
     assert status["state"] == "complete" and status["started"] == started
+
+
+def test_unloadable_model_names_the_problem(tmp_path):
+    (tmp_path / "config.yaml").write_text("domain: d\ntask: t\n")
+    runs.write_json(tmp_path / "metadata.json", {})
+    (tmp_path / "model.keras").write_bytes(b"not a zip archive")
+    run = runs.Run.open(tmp_path)
+    with pytest.raises(RunError, match="model.keras could not be loaded .*get_task"):
+        run.model  # noqa: B018
