@@ -105,6 +105,7 @@ class MedicalDataConfig(Section):
     path_column: str = "path"
     label_column: str = "label"
     patient_column: str = "patient_id"
+    mask_column: str = "mask_path"  # manifests: optional lesion-mask image per row, for segmentation
     window_center: float | None = None  # None: the DICOM file's window, else min-max
     window_width: float | None = Field(None, ge=1)
     verify: Literal["header", "decode"] = "header"
@@ -506,6 +507,22 @@ class ImageSet:
             return prepare_array(self.images[row], self.config, path)
         return decode_path(path, self.config)
 
+    def mask(self, row: int) -> np.ndarray:
+        """Row `row`'s lesion mask as float32 (image_size, image_size, 1) of 0/1."""
+        single = self.config.model_copy(update={"channels": 1})
+        if self.masks is not None:
+            grey = prepare_array(self.masks[row].astype("float32"), single, "mask")
+        elif "mask_path" in self.frame.columns:
+            grey = decode_path(self.frame["mask_path"].iat[row], single)
+        else:
+            raise DataError("these images have no lesion masks; give the manifest a mask column (data.mask_column)")
+        # Resizing blurs mask edges; threshold back to 0/1.
+        return (grey >= 0.5).astype("float32")
+
+    @property
+    def has_masks(self) -> bool:
+        return self.masks is not None or "mask_path" in self.frame.columns
+
     @property
     def has_patients(self) -> bool:
         return bool(self.frame["patient_id"].notna().all())
@@ -676,6 +693,14 @@ def load_manifest(cfg: MedicalDataConfig) -> ImageSet:
         )
     frame = table.copy()
     frame["path"], frame["label_name"] = paths, labels
+    if cfg.mask_column in table.columns:
+        raw_masks = categorical_column(table, cfg.mask_column, source)
+        masks = [str(p if p.is_absolute() else base / p) for p in map(Path, raw_masks)]
+        absent = [p for p in masks if not Path(p).is_file()]
+        if absent:
+            shown = ", ".join(absent[:3]) + (", ..." if len(absent) > 3 else "")
+            raise DataError(f"{source} lists {len(absent)} missing mask file(s) in {cfg.mask_column!r}: {shown}")
+        frame["mask_path"] = masks
     if cfg.patient_column in table.columns:
         ids = table[cfg.patient_column]
         frame["patient_id"] = [None if pd.isna(v) or not str(v).strip() else str(v).strip() for v in ids]

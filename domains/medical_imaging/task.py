@@ -256,20 +256,20 @@ class SegmentationTask(MedicalTask):
         return {"mask": f"float32 [{s}, {s}, 1], lesion probability per pixel"}
 
     def load_data(self, cfg, workdir: Path) -> DataBundle:
-        import tensorflow as tf
-
         images, assign = self._images(cfg)
-        if images.masks is None:
-            raise DataError("segmentation needs lesion masks: use the synthetic demo data (no data.path) for now")
+        if not images.has_masks:
+            raise DataError(
+                "segmentation needs lesion masks: use the synthetic demo data, or a manifest with a "
+                f"{cfg.data.mask_column!r} column of mask images (data.mask_column)"
+            )
         t = cfg.trainer
-        x = images.images.astype("float32")
-        m = images.masks.astype("float32")
         splits = {
             name: batched(
-                tf.data.Dataset.from_tensor_slices((x[assign == name], m[assign == name])),
+                segmentation_dataset(images, assign == name),
                 t.batch_size,
                 shuffle_buffer=min(t.shuffle_buffer, 4096) if name == "train" else 0,
                 seed=cfg.run.seed,
+                cache=t.cache,
             )
             for name in ("train", "validation", "test")
         }
@@ -310,6 +310,26 @@ class SegmentationTask(MedicalTask):
     def segment(self, run, image: np.ndarray) -> np.ndarray:
         """Lesion probability map [S, S] for one decoded image."""
         return run.model.predict(np.asarray(image, "float32")[None], verbose=0)[0, ..., 0]
+
+
+def segmentation_dataset(images: mdata.ImageSet, rows):
+    """Stream `(image, mask)` pairs, decoding both in parallel."""
+    import tensorflow as tf
+
+    rows = np.flatnonzero(np.asarray(rows)) if np.asarray(rows).dtype == bool else np.asarray(rows)
+    size = images.config.image_size
+
+    def load(row):
+        return images.image(int(row)), images.mask(int(row))
+
+    def decode(row):
+        image, mask = tf.numpy_function(load, [row], (tf.float32, tf.float32), stateful=False)
+        image.set_shape((size, size, images.config.channels))
+        mask.set_shape((size, size, 1))
+        return image, mask
+
+    ds = tf.data.Dataset.from_tensor_slices(rows.astype("int64"))
+    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def _probs(model, ds) -> tuple[np.ndarray, np.ndarray]:

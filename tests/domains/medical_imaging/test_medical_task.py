@@ -146,3 +146,41 @@ def test_one_value_switches_the_backbone():
     assert backbone_settings(TransferConfig(handle="/models/mine", input_size=96, endpoint=None)) == (96, None)
     with pytest.raises(ConfigError, match="model.input_size"):
         backbone_settings(TransferConfig(handle="/models/mine"))
+
+
+def write_mask_manifest(folder, n=40, seed=11):
+    images, labels, masks, patients = mdata.generate_radiographs(n, seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        Image.fromarray((images[i, ..., 0] * 255).astype("uint8")).save(folder / f"img{i}.png")
+        Image.fromarray((masks[i, ..., 0] * 255).astype("uint8")).save(folder / f"mask{i}.png")
+        rows.append({"path": f"img{i}.png", "label": mdata.CLASSES[labels[i]], "patient_id": patients[i], "mask_path": f"mask{i}.png"})
+    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
+    return folder / "manifest.csv", masks
+
+
+def test_segmentation_trains_on_mask_files_from_a_manifest(tmp_path):
+    manifest, masks = write_mask_manifest(tmp_path / "data")
+    task = get_task("medical_imaging", "segmentation")
+    cfg = task.resolve_config(overrides=[f"data.path={manifest}", "model.filters=[16,32]", "trainer.epochs=1", *TINY])
+    images = mdata.load_images(cfg.data)
+    np.testing.assert_array_equal(images.mask(3), masks[3].astype("float32"))
+    run_dir = prepare_run(task, cfg, tmp_path / "run")
+    train(task, cfg, run_dir)
+    assert "dice" in json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_segmentation_without_masks_and_missing_mask_files(capsys, tmp_path):
+    manifest, _ = write_mask_manifest(tmp_path / "data", n=20)
+    table = pd.read_csv(manifest)
+    table.drop(columns="mask_path").to_csv(tmp_path / "no_masks.csv", index=False)
+    table.assign(mask_path="gone.png").to_csv(tmp_path / "data" / "gone.csv", index=False)
+    code, _, err = cli(capsys, "train", "medical_imaging", "--task", "segmentation", "--data", str(tmp_path / "gone.csv"), "--run-dir", str(tmp_path / "r0"))
+    assert code == 2 and "data file not found" in err
+    code, _, err = cli(capsys, "train", "medical_imaging", "--task", "segmentation", "--data", str(tmp_path / "data" / "gone.csv"), "--run-dir", str(tmp_path / "r1"))
+    assert code == 2 and "missing mask file(s)" in err
+    for path in table["path"]:
+        (tmp_path / path).write_bytes((tmp_path / "data" / path).read_bytes())
+    code, _, err = cli(capsys, "train", "medical_imaging", "--task", "segmentation", "--data", str(tmp_path / "no_masks.csv"), "--run-dir", str(tmp_path / "r2"))
+    assert code == 2 and "segmentation needs lesion masks" in err
