@@ -195,7 +195,7 @@ class FraudTask(Task):
         return metrics
 
     def _scores(self, model, ds) -> tuple[np.ndarray, np.ndarray]:
-        labels = np.concatenate([y.numpy() for _, y in ds]) if ds is not None else np.zeros(0)
+        labels = np.concatenate([y.numpy() for _, y in ds])
         scores = model.predict(ds.map(lambda x, y: x), verbose=0).reshape(-1)
         return labels.astype("int32"), scores.astype("float64")
 

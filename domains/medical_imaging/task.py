@@ -24,7 +24,7 @@ from domains.medical_imaging import models as mmodels
 from shared.config import Section
 from shared.data.pipeline import batched
 from shared.domain import DataBundle, Domain, Explanation, ModelSpec, Task
-from shared.errors import DataError
+from shared.errors import DataError, UnknownNameError, UnsupportedError
 from shared.registry import Registry
 from shared.training.phases import Phase
 
@@ -191,7 +191,7 @@ class ClassifierTask(MedicalTask):
         plots.save_figure(plots.confusion_matrix_multiclass(report["confusion_matrix"], classes), out_dir / "confusion_matrix.png")
         plots.save_figure(plots.roc_curves_multiclass(y_test, p_test, classes), out_dir / "roc_curves.png")
         plots.save_figure(plots.reliability_diagram(rel, report["ece"]), out_dir / "reliability.png")
-        if ev.gradcam_examples:
+        if ev.gradcam_examples and "feature_map" in {layer.name for layer in model.layers}:
             images = np.concatenate([x.numpy() for x, _ in data.test.take(1)])[: ev.gradcam_examples]
             heat = gradcam_heatmaps(model, images)
             titles = [classes[int(i)] for i in model.predict(images, verbose=0).argmax(-1)]
@@ -341,6 +341,10 @@ def _probs(model, ds) -> tuple[np.ndarray, np.ndarray]:
 def gradcam_heatmaps(model, images: np.ndarray) -> np.ndarray:
     from shared.explain import grad_cam
 
+    if "feature_map" not in {layer.name for layer in model.layers}:
+        raise UnsupportedError(
+            "this classifier has no spatial feature map (a feature-vector backbone), so Grad-CAM cannot explain it"
+        )
     return grad_cam(model, images, layer_name="feature_map")
 
 
@@ -360,7 +364,7 @@ def train_from_scratch_twin(cfg, data: DataBundle, y_test: np.ndarray) -> dict:
 
     try:
         recipe = offline.get_recipe(cfg.model.handle)
-    except Exception:  # noqa: BLE001 - any unknown handle: no twin to build
+    except UnknownNameError:  # a tfhub.dev/Kaggle handle: its architecture is not ours to rebuild
         return {"skipped": f"architecture of {cfg.model.handle!r} is not known to the suite"}
     keras.utils.set_random_seed(cfg.run.seed)
     twin = mmodels.build_scratch_twin(cfg.model, data, offline.build_feature_extractor(recipe))

@@ -184,3 +184,15 @@ def test_segmentation_without_masks_and_missing_mask_files(capsys, tmp_path):
         (tmp_path / path).write_bytes((tmp_path / "data" / path).read_bytes())
     code, _, err = cli(capsys, "train", "medical_imaging", "--task", "segmentation", "--data", str(tmp_path / "no_masks.csv"), "--run-dir", str(tmp_path / "r2"))
     assert code == 2 and "segmentation needs lesion masks" in err
+
+
+def test_gradcam_needs_a_spatial_map():
+    import keras
+
+    from domains.medical_imaging.task import gradcam_heatmaps
+    from shared.errors import UnsupportedError
+
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(inputs)))
+    with pytest.raises(UnsupportedError, match="no spatial feature map"):
+        gradcam_heatmaps(model, np.zeros((1, 8, 8, 1), "float32"))
