@@ -54,6 +54,9 @@ class DataBundle:
             in the run metadata.
         extras: dict. In-memory objects for this run only (e.g. a baseline
             model's scores); never saved.
+        source_files: dict. How many files the train and validation
+            datasets read (e.g. `{"train": 8, "validation": 2}`); with one
+            file or more per worker, a multi-worker run splits them by file.
     """
 
     train: "tf.data.Dataset"
@@ -63,6 +66,7 @@ class DataBundle:
     class_weight: dict | None = None
     state: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
+    source_files: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -90,8 +94,8 @@ class Task(abc.ABC):
     """One trainable task of a domain (e.g. fraud `classifier`).
 
     Subclasses set the class attributes and implement `load_data`,
-    `evaluate` and either `loss` or `compile`; `predict`, `evaluate_file` and
-    `explain` are optional capabilities. `models` is a registry of
+    `evaluate` and either `loss` or `compile`; `predict`, `evaluate_file`,
+    `explain` and `pack` are optional capabilities. `models` is a registry of
     `ModelSpec`s selected by the config's `model.type`.
     """
 
@@ -146,6 +150,15 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def load_data(self, cfg: Any, workdir: Path) -> DataBundle:
         """Read, validate and split the data; return batched datasets."""
+
+    def pack(self, cfg: Any, source: Path, out_dir: Path) -> dict:
+        """Convert `source` into a packed data set in `out_dir`, for data larger than memory.
+
+        Streams the input into train/validation/test TFRecord shards with
+        `shared.data.packs` and returns the content of `pack.json`;
+        `load_data` then trains from `out_dir` without loading it into memory.
+        """
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot pack its data into shards")
 
     def build_model(self, cfg: Any, data: DataBundle) -> "keras.Model":
         spec = self.models.get(cfg.model.type)

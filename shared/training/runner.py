@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import csv
 import logging
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shared import model_card, runs
 from shared.config import dump, validate
-from shared.errors import RunError
+from shared.errors import ConfigError, RunError
 from shared.progress import Stages, keras_verbosity
+from shared.training.cluster import read_tf_config
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,17 @@ class RunResult:
 
 
 def prepare_run(task, cfg, run_dir: Path | None = None) -> Path:
-    """Create the run directory and write the resolved config into it."""
+    """Create the run directory and write the resolved config into it.
+
+    In a multi-worker cluster (`TF_CONFIG`), every worker names the same
+    `run_dir` and only the chief writes it.
+    """
+    cluster = read_tf_config()
+    if cluster is not None and cluster.size > 1:
+        if run_dir is None:
+            raise ConfigError("a multi-worker run needs --run-dir: the same directory for every worker, on storage they share")
+        if not cluster.is_chief:
+            return run_dir
     if run_dir is None:
         run_dir = runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name)
     else:
@@ -57,18 +70,24 @@ def train(task, cfg, run_dir: Path) -> RunResult:
     import keras
 
     from shared.evaluation import plots
+    from shared.training.engine import detach_from_cluster, is_multi_worker, weights_fingerprint
     from shared.training.precision import apply_precision, resolve_precision
-    from shared.training.strategy import describe, resolve_strategy
+    from shared.training.strategy import describe, is_chief, resolve_strategy
 
     stages = Stages(5)
+    out_dir = None
     try:
+        # A multi-worker strategy must exist before TensorFlow runs anything else.
+        strategy = resolve_strategy(cfg.trainer.strategy, worker_timeout=cfg.trainer.worker_timeout)
         keras.utils.set_random_seed(cfg.run.seed)
-        policy = resolve_precision(cfg.trainer.mixed_precision)
+        policy = resolve_precision(cfg.trainer.mixed_precision, strategy)
         apply_precision(policy)
-        strategy = resolve_strategy(cfg.trainer.strategy)
+        # Only the chief writes the run directory; other workers write the same
+        # files into a scratch directory of their own (saving is collective).
+        out_dir = run_dir if is_chief(strategy) else Path(tempfile.mkdtemp(prefix="dlsuite-worker-"))
 
         with stages.stage("loading and splitting data"):
-            data = task.load_data(cfg, run_dir / "data")
+            data = task.load_data(cfg, out_dir / "data")
 
         with stages.stage(f"building model {cfg.model.type!r}"):
             with strategy.scope():
@@ -79,20 +98,23 @@ def train(task, cfg, run_dir: Path) -> RunResult:
         with stages.stage(f"training for up to {total} epochs in {len(phases)} phase(s)"):
             train_ds, val_ds = task.fit_data(data)
             class_weight = data.class_weight if cfg.trainer.class_weight == "balanced" else None
-            run_phases(task, cfg, model, phases, strategy, run_dir, train_ds, val_ds, class_weight)
-            history = read_history(run_dir / "history.csv")
+            run_phases(task, cfg, model, phases, strategy, run_dir, train_ds, val_ds, class_weight, out_dir=out_dir, source_files=data.source_files)
+            history = read_history(out_dir / "history.csv")
+            if is_multi_worker(strategy):
+                detach_from_cluster(model, strategy)
+                print(f"this worker's weights fingerprint: {weights_fingerprint(model)} (equal on every worker)", file=sys.stderr, flush=True)
 
         with stages.stage("evaluating on the held-out test split"):
-            metrics = task.evaluate(model, data, cfg, run_dir)
-            runs.write_json(run_dir / "metrics.json", metrics)
+            metrics = task.evaluate(model, data, cfg, out_dir)
+            runs.write_json(out_dir / "metrics.json", metrics)
             if history:
-                plots.save_figure(plots.training_curves(history), run_dir / "curves.png")
+                plots.save_figure(plots.training_curves(history), out_dir / "curves.png")
 
         with stages.stage("saving model, serving export and model card"):
-            runs.save_with(run_dir / "model.keras", model.save)
+            runs.save_with(out_dir / "model.keras", model.save)
             from shared.export import export_savedmodel
 
-            export_savedmodel(model, run_dir / "saved_model")
+            export_savedmodel(model, out_dir / "saved_model")
             metadata = {
                 "domain": task.domain.name,
                 "task": task.name,
@@ -107,22 +129,31 @@ def train(task, cfg, run_dir: Path) -> RunResult:
                 **task.input_spec(data),
                 "task_state": data.state,
             }
-            runs.write_json(run_dir / "metadata.json", metadata)
-            runs.write_text(run_dir / "model_card.md", model_card.render(metadata, metrics))
+            runs.write_json(out_dir / "metadata.json", metadata)
+            runs.write_text(out_dir / "model_card.md", model_card.render(metadata, metrics))
     except BaseException as exc:
-        runs.write_status(run_dir, "failed" if not isinstance(exc, KeyboardInterrupt) else "interrupted", error=str(exc)[:500])
+        if out_dir == run_dir:
+            runs.write_status(run_dir, "failed" if not isinstance(exc, KeyboardInterrupt) else "interrupted", error=str(exc)[:500])
         raise
-    runs.write_status(run_dir, "complete")
+    finally:
+        if out_dir not in (None, run_dir):
+            shutil.rmtree(out_dir, ignore_errors=True)
+    if out_dir == run_dir:
+        runs.write_status(run_dir, "complete")
     return RunResult(run_dir=run_dir, metrics=metrics, history=history)
 
 
-def run_phases(task, cfg, model, phases, strategy, run_dir: Path, train_ds, val_ds, class_weight) -> None:
+def run_phases(
+    task, cfg, model, phases, strategy, run_dir: Path, train_ds, val_ds, class_weight, out_dir: Path | None = None, source_files: dict | None = None
+) -> None:
     """Fit each phase in turn, skipping phases a resumed run already finished.
 
     Each finished phase leaves its weights in `checkpoints/phase-<name>.weights.h5`
     and its name in `status.json`; an interrupted phase resumes from its own
-    backup checkpoint.
+    backup checkpoint. State is read from `run_dir` and written to `out_dir`
+    (a non-chief worker's scratch directory; `run_dir` by default).
     """
+    out_dir = out_dir or run_dir
     from shared.training.callbacks import standard_callbacks
     from shared.training.engine import Trainer
     from shared.training.optimizers import make_optimizer
@@ -132,6 +163,7 @@ def run_phases(task, cfg, model, phases, strategy, run_dir: Path, train_ds, val_
     for index, phase in enumerate(phases):
         end = start + phase.epochs
         weights = run_dir / "checkpoints" / f"phase-{phase.name}.weights.h5"
+        weights_out = out_dir / weights.relative_to(run_dir)
         if phase.prepare is not None:
             phase.prepare(model)
         # (Re)compiling per phase applies trainability changes and the phase's learning rate.
@@ -145,14 +177,14 @@ def run_phases(task, cfg, model, phases, strategy, run_dir: Path, train_ds, val_
                 print(f"phase {index + 1}/{len(phases)} {phase.name!r}: epochs {start + 1}-{end}", file=sys.stderr, flush=True)
             trainer = Trainer(
                 strategy=strategy,
-                callbacks=standard_callbacks(cfg, run_dir, phase=phase.name),
+                callbacks=standard_callbacks(cfg, run_dir, phase=phase.name, out_dir=out_dir),
                 epochs=end,
                 verbose=keras_verbosity(cfg.trainer.verbose),
             )
-            trainer.fit(model, train_ds, val_ds, class_weight=class_weight, initial_epoch=start)
-            runs.save_with(weights, model.save_weights)
+            trainer.fit(model, train_ds, val_ds, class_weight=class_weight, initial_epoch=start, source_files=source_files)
+            runs.save_with(weights_out, model.save_weights)
             done.add(phase.name)
-            runs.write_status(run_dir, "running", phases_done=sorted(done))
+            runs.write_status(out_dir, "running", phases_done=sorted(done))
         start = end
 
 

@@ -29,9 +29,14 @@ class TrainerConfig(Section):
     shuffle_buffer: int = Field(10_000, ge=0)
     cache: bool = True
     strategy: str = "auto"
+    # auto: mixed_float16 on GPUs, mixed_bfloat16 on TPUs, float32 on CPUs.
     mixed_precision: Literal["auto", "on", "off"] = "auto"
-    jit_compile: bool = False
+    # auto: Keras compiles with XLA on GPUs when every layer supports it.
+    jit_compile: Union[Literal["auto"], bool] = "auto"
+    # Steps per compiled call: a large value (e.g. 32) keeps a TPU busy.
     steps_per_execution: int = Field(1, ge=1)
+    # Seconds a multi-worker run waits for every worker in TF_CONFIG to answer.
+    worker_timeout: float = Field(300.0, gt=0)
     class_weight: Literal["none", "balanced"] = "none"
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
     tensorboard: bool = True
