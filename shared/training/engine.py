@@ -224,7 +224,10 @@ def average_local_state(strategy, model) -> None:
     if not state or strategy.num_replicas_in_sync == 1:
         return
     # One collective for all of them: flatten, average, split back.
-    local = tf.function(lambda: strategy.run(lambda: tf.concat([tf.reshape(tf.cast(v.value, tf.float32), [-1]) for v in state], 0)))()
+    def flat():
+        return tf.concat([tf.reshape(tf.cast(v.value, tf.float32), [-1]) for v in state], 0)
+
+    local = _on_every_replica(strategy, flat)
     means = tf.split(strategy.reduce("MEAN", local, axis=None), [int(tf.size(v.value)) for v in state])
     for variable, mean in zip(state, means):
         variable.assign(tf.cast(tf.reshape(mean, variable.shape), variable.dtype))
@@ -275,7 +278,7 @@ def agreed_epoch(strategy, epoch: int) -> int:
     # Only SUM and MEAN reduce across workers: n * sum(e^2) == sum(e)^2 holds
     # exactly when all n values are equal.
     value = tf.constant([float(epoch), float(epoch) ** 2], tf.float64)
-    local = tf.function(lambda: strategy.run(lambda: tf.identity(value)))()
+    local = _on_every_replica(strategy, lambda: tf.identity(value))
     total, squares = strategy.reduce("SUM", local, axis=None).numpy()
     if strategy.num_replicas_in_sync * squares != total**2:
         raise RunError(
@@ -283,6 +286,17 @@ def agreed_epoch(strategy, epoch: int) -> int:
             "on storage every worker shares (NFS, GCS) so that all restore the same checkpoint"
         )
     return int(epoch)
+
+
+def _on_every_replica(strategy, fn):
+    """`strategy.run(fn)` inside a graph (eager runs warn of their overhead)."""
+    import tensorflow as tf
+
+    @tf.function(autograph=False)
+    def run():
+        return strategy.run(fn)
+
+    return run()
 
 
 def with_class_weight(dataset, class_weight: dict):

@@ -159,3 +159,17 @@ def test_multi_worker_needs_a_shared_run_dir(tmp_path):
     result = subprocess.run(dlsuite_cmd("train", "fraud_detection", *TINY), env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 2
     assert "needs --run-dir" in result.stderr.strip().splitlines()[-1]
+
+
+def test_two_workers_train_a_two_phase_transfer_model(tmp_path):
+    run = tmp_path / "run"
+    args = [
+        "train", "medical_imaging", "--run-dir", str(run),
+        "--set", "data.synthetic_images=240", "--set", "trainer.batch_size=32", "--set", "trainer.tensorboard=false",
+        "--set", "model.head_epochs=1", "--set", "model.fine_tune_epochs=1", "--set", "evaluation.gradcam_examples=2",
+    ]  # fmt: skip
+    (rc0, log0), (rc1, log1) = finish(start_workers(args, tmp=tmp_path))
+    assert rc0 == 0 and rc1 == 0, log0[-3000:] + log1[-3000:]
+    assert fingerprint(log0) == fingerprint(log1)
+    assert json.loads((run / "status.json").read_text())["phases_done"] == ["fine_tune", "head"]
+    assert (run / "model.keras").is_file() and (run / "gradcam.png").is_file()
