@@ -98,7 +98,9 @@ def scoring_throughput(run_dir: Path, rows: int = 50_000) -> dict:
 def summarize(results: list[dict]) -> str:
     lines = ["| benchmark | figures | ratio |", "|---|---|---|"]
     for r in results:
-        figures = ", ".join(f"{k} {v:,.0f}" for k, v in r.items() if k.endswith("_per_s"))
+        figures = ", ".join(
+            f"{k} {v:,.0f}" if k.endswith(("_per_s", "_mb")) else f"{k} {v:.2f}" for k, v in r.items() if k.endswith(("_per_s", "_mb", "_ratio"))
+        )
         lines.append(f"| {r['benchmark']} | {figures} | {r['ratio']:.2f} |")
     return "\n".join(lines)
 

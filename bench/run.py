@@ -1,6 +1,6 @@
 """Run the benchmarks and print their figures as a markdown table.
 
-    python bench/run.py            # all benchmarks (about 2 minutes on 2 CPU cores)
+    python bench/run.py            # all benchmarks (about 4 minutes on 2 CPU cores)
     python bench/run.py --quick    # smaller sizes, for a smoke check
 
 Results are also written to bench/results/<time>.json with the device they
@@ -35,8 +35,10 @@ def device() -> str:
 
 
 def main() -> None:
+    import accelerator
     import fraud_bench
     import medical_bench
+    import stream_bench
 
     from shared.demo import demo_run_dir
 
@@ -48,6 +50,8 @@ def main() -> None:
         fraud_bench.training_throughput(rows=rows, epochs=1 if args.quick else 3),
         fraud_bench.scoring_throughput(demo_run_dir("fraud_detection", "classifier"), rows=5_000 if args.quick else 50_000),
         medical_bench.image_training_throughput(images=300 if args.quick else 1200, epochs=1 if args.quick else 2),
+        *accelerator.accelerator_throughput(**(accelerator.QUICK if args.quick else accelerator.FULL)),
+        stream_bench.streaming_memory(**(stream_bench.QUICK if args.quick else stream_bench.FULL)),
     ]
     record = {"device": device(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
     out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"

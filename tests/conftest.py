@@ -41,3 +41,14 @@ def fraud_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "transactions.csv"
     generate_transactions(1500, seed=99).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def fraud_pack(tmp_path_factory, fraud_csv):
+    """`fraud_csv` packed for the fraud classifier (`dlsuite data pack`); copy it before damaging it."""
+    from shared.domain import get_task
+
+    task = get_task("fraud_detection", "classifier")
+    out = tmp_path_factory.mktemp("packs") / "transactions"
+    task.pack(task.resolve_config(overrides=["data.chunk_rows=400", "data.rows_per_shard=300"]), fraud_csv, out)
+    return out

@@ -27,3 +27,61 @@ def test_medical_benchmark_runs():
 
     result = medical_bench.image_training_throughput(images=120, batch_size=32, epochs=1)
     assert result["ratio"] > 0 and result["examples"] > 0
+
+
+@pytest.mark.slow
+def test_accelerator_benchmark_runs(tmp_path):
+    import json
+
+    import accelerator
+    import fraud_bench
+    import keras
+
+    before = keras.mixed_precision.global_policy().name
+    measurements = accelerator.main(["--quick"], results_dir=tmp_path)
+    assert keras.mixed_precision.global_policy().name == before
+    assert [m["model"] for m in measurements] == ["fraud MLP", "medical transfer classifier"]
+    for m in measurements:
+        a, b, c = m["settings"]
+        assert (a["policy"], b["policy"], c["policy"]) == ("float32", "mixed_float16", "mixed_float16")
+        assert not a["loss_scale_optimizer"] and b["loss_scale_optimizer"] and c["loss_scale_optimizer"]
+        assert b["output_dtype"] == "float32"  # the heads keep their outputs in float32
+        assert not a["xla_applied"] and not b["xla_applied"]
+        assert c["xla_applied"] or c["xla_blocked_by"]
+        assert all(r["examples_per_s"] > 0 for r in m["settings"])
+    record = json.loads(next(tmp_path.glob("accelerator-*.json")).read_text())
+    assert len(record["results"]) == 4 and all(r["ratio"] > 0 for r in record["results"])
+    assert "mixed precision + XLA vs float32" in fraud_bench.summarize(record["results"])
+
+
+def test_accelerator_restores_the_dtype_policy_when_a_setting_fails():
+    import accelerator
+    import keras
+
+    seen = []
+
+    def build(jit_compile):
+        seen.append(keras.mixed_precision.global_policy().name)
+        raise RuntimeError("build failed")
+
+    workload = accelerator.Workload("broken", batches=None, examples_per_epoch=1, batch_size=1, build=build)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        with pytest.raises(RuntimeError, match="build failed"):
+            accelerator.measure([workload], epochs=1)
+        assert seen == ["float32"]
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.slow
+def test_stream_benchmark_runs():
+    import fraud_bench
+    import stream_bench
+
+    result = stream_bench.main(["--quick"])
+    assert result["data_ratio"] == pytest.approx(3.0) and result["ratio"] > 0
+    assert result["small_peak_rss_mb"] > 0 and result["large_peak_rss_mb"] > 0
+    assert "peak RSS grew" in stream_bench.report(result)
+    assert "large_peak_rss_mb" in fraud_bench.summarize([result])

@@ -64,12 +64,16 @@ def raw_inputs(numeric: list[str], categorical: list[str], history_shape: tuple[
 
 
 def build_features(state: dict, adapt_ds, embedding_dim: int, trainable: bool = True) -> tuple[keras.Model, TabularEncoder]:
-    """The preprocessing sub-model: raw columns -> encoded tensors."""
+    """The preprocessing sub-model: raw columns -> encoded tensors.
+
+    Vocabularies in `state` (a packed data set counts them while packing)
+    are used as they are; `adapt_ds` supplies everything else.
+    """
     cols = state["columns"]
     history = state.get("history")
     shape = (len(cols["numeric"]), history["length"]) if history else None
     inputs = raw_inputs(cols["numeric"], cols["categorical"], shape)
-    encoder = TabularEncoder(cols["numeric"], cols["categorical"], embedding_dim=embedding_dim, name="tabular")
+    encoder = TabularEncoder(cols["numeric"], cols["categorical"], embedding_dim=embedding_dim, vocabularies=state.get("vocabularies"), name="tabular")
     encoder.adapt(adapt_ds)
     tabular = encoder({k: inputs[k] for k in cols["numeric"] + cols["categorical"]})
     outputs = [tabular]

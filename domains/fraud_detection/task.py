@@ -9,6 +9,10 @@ Three tasks share one data path and one evaluation:
 
 Every run also fits a logistic-regression baseline on the same split and
 reports it beside the network, and picks its alert threshold from costs.
+
+Tables larger than memory are packed first (`dlsuite data pack
+fraud_detection`, `FraudTask.pack`) and training streams the shards; the
+`sequence` task cannot be packed (it needs whole card histories).
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ import pandas as pd
 
 from domains.fraud_detection import data as fdata
 from domains.fraud_detection import models as fmodels
+from shared import runs
+from shared.data.packs import SplitShards, is_pack, read_pack, source_fingerprint, write_pack_file, writing_pack
 from shared.data.pipeline import batched
-from shared.data.records import read_shards, write_shards
-from shared.data.splits import split
-from shared.data.tables import read_table
+from shared.data.records import batch_parser, read_records, shard_counts, shard_errors, write_shards
+from shared.data.splits import SPLIT_NAMES, StreamingSplit, split, time_cutoffs
+from shared.data.tables import CategoryCounter, iter_table, read_table, table_columns
 from shared.domain import DataBundle, Domain, Explanation, ModelSpec, Task
-from shared.errors import DataError
+from shared.errors import DataError, UnsupportedError
 from shared.registry import Registry
 
 HERE = Path(__file__).resolve().parent
@@ -43,6 +49,18 @@ LIMITATIONS = (
     "Fraud patterns drift; retrain and re-check the threshold regularly. Scores are not calibrated "
     "probabilities for the anomaly model. The demo model learned synthetic data only."
 )
+NOT_PACKABLE = (
+    "the sequence task reads each card's whole transaction history, which packing a table chunk by chunk "
+    "cannot assemble; train it from the CSV/Parquet file, or pack for --task classifier or anomaly"
+)
+
+
+def _features_only(example: dict) -> dict:
+    return {k: v for k, v in example.items() if k != LABEL}
+
+
+def _as_pair(example: dict) -> tuple:
+    return _features_only(example), example[LABEL]
 
 
 class FraudTask(Task):
@@ -56,6 +74,8 @@ class FraudTask(Task):
 
     # --- data ------------------------------------------------------------------
     def load_data(self, cfg, workdir: Path) -> DataBundle:
+        if cfg.data.path and is_pack(cfg.data.path):
+            return self._load_pack(cfg, Path(cfg.data.path))
         frame, provenance = fdata.load_frame(cfg.data)
         source = provenance["source"]
         cols = fdata.resolve_columns(frame, cfg.data, source)
@@ -69,40 +89,22 @@ class FraudTask(Task):
         assign = split(len(frame), cfg.data.split, cfg.run.seed, labels=arrays[LABEL], key=self._split_key(frame, cfg))
         spec = self._spec(cols, state)
         fingerprint = self._fingerprint(cfg, frame, provenance)
-        for name in ("train", "validation", "test"):
+        for name in SPLIT_NAMES:
             rows = assign == name
             write_shards({k: v[rows] for k, v in arrays.items()}, spec, workdir / name, cfg.data.rows_per_shard, fingerprint)
 
-        t = cfg.trainer
-        features_only = lambda ex: {k: v for k, v in ex.items() if k != LABEL}  # noqa: E731
-        as_pair = lambda ex: (features_only(ex), ex[LABEL])  # noqa: E731
-        splits = {
-            name: batched(
-                read_shards(workdir / name),
-                t.batch_size,
-                shuffle_buffer=t.shuffle_buffer if name == "train" else 0,
-                seed=cfg.run.seed,
-                cache=t.cache,
-                map_fn=as_pair,
-            )
-            for name in ("train", "validation", "test")
-        }
+        splits, adapt_ds = self._datasets(cfg, workdir, spec, cache=cfg.trainer.cache)
         y_train = arrays[LABEL][assign == "train"]
-        counts = np.bincount(y_train, minlength=2)
-        if counts[1] == 0:
-            raise DataError(f"{source}: the training split has no positive ({cols.target}=1) rows; fraud cannot be learned")
-        class_weight = {0: len(y_train) / (2.0 * counts[0]), 1: len(y_train) / (2.0 * counts[1])}
-
+        class_weight = self._class_weight(len(y_train), int(y_train.sum()), source, cols.target)
         provenance.update(
             rows=int(len(frame)),
             positive_rate=float(arrays[LABEL].mean()),
             split=cfg.data.split.type,
             split_column=cfg.data.split.column,
-            **{f"{n}_rows": int((assign == n).sum()) for n in ("train", "validation", "test")},
-            **{f"{n}_positives": int(arrays[LABEL][assign == n].sum()) for n in ("train", "validation", "test")},
+            **{f"{n}_rows": int((assign == n).sum()) for n in SPLIT_NAMES},
+            **{f"{n}_positives": int(arrays[LABEL][assign == n].sum()) for n in SPLIT_NAMES},
         )
-        baseline = fdata.logistic_baseline(arrays, cols, assign, seed=cfg.run.seed)
-        adapt_ds = read_shards(workdir / "train").map(features_only).batch(4096)
+        baseline = fdata.logistic_baseline(arrays, cols, assign, seed=cfg.run.seed, max_rows=cfg.data.baseline_max_rows)
         return DataBundle(
             train=splits["train"],
             validation=splits["validation"],
@@ -110,19 +112,171 @@ class FraudTask(Task):
             provenance=provenance,
             class_weight=class_weight,
             state=state,
-            extras={"adapt_ds": adapt_ds, "baseline": baseline, "batch_size": t.batch_size},
+            extras={"adapt_ds": adapt_ds, "baseline": baseline, "batch_size": cfg.trainer.batch_size},
+            source_files=shard_counts(workdir),
         )
+
+    def _load_pack(self, cfg, root: Path) -> DataBundle:
+        """Stream a packed data set (`dlsuite data pack`); it is never loaded into memory.
+
+        Shards are checksummed first (`data.verify_shards`), then read file by
+        file with parallel parsing and no `cache()`. Class weights come from
+        the counts in `pack.json`, the baseline from a bounded sample of the
+        training split, and the split, columns and vocabularies are the ones
+        fixed when the data was packed.
+        """
+        if self.uses_history:
+            raise UnsupportedError(NOT_PACKABLE)
+        pack = read_pack(root, self.domain.name, verify=cfg.data.verify_shards)
+        counts = pack["splits"]
+        cols = fdata.FeatureColumns(**pack["state"]["columns"])
+        source = pack["source"]["path"]
+        splits, adapt_ds = self._datasets(cfg, root, pack["spec"], cache=False)  # an in-memory cache would hold the whole set
+        n_train = counts["train"]["rows"]
+        class_weight = self._class_weight(n_train, counts["train"]["positives"], source, cols.target)
+        parse = batch_parser(pack["spec"])
+        with shard_errors(root):
+            baseline = fdata.streamed_logistic_baseline(
+                lambda name: read_records(root / name).batch(8192).map(parse).as_numpy_iterator(), n_train, cols, cfg.run.seed, cfg.data.baseline_max_rows
+            )
+        rows = sum(c["rows"] for c in counts.values())
+        provenance = {
+            "source": source,
+            "synthetic": False,
+            "packed_data": str(root),
+            "source_sha256": pack["source"]["sha256"],
+            "rows": rows,
+            "positive_rate": sum(c["positives"] for c in counts.values()) / rows,
+            "split": pack["split"]["type"],
+            "split_column": pack["split"]["column"],
+            "split_stratified": pack["split"]["stratified"],
+            **{f"{n}_rows": counts[n]["rows"] for n in SPLIT_NAMES},
+            **{f"{n}_positives": counts[n]["positives"] for n in SPLIT_NAMES},
+            "baseline_fitted_on": f"a random sample of {baseline['sample_rows']:,} of the {n_train:,} training rows, streamed from the shards",
+        }
+        return DataBundle(
+            train=splits["train"],
+            validation=splits["validation"],
+            test=splits["test"],
+            provenance=provenance,
+            class_weight=class_weight,
+            state=pack["state"],
+            extras={"adapt_ds": adapt_ds, "baseline": baseline, "batch_size": cfg.trainer.batch_size},
+            source_files=shard_counts(root),
+        )
+
+    @staticmethod
+    def _datasets(cfg, root: Path, spec: dict, cache: bool) -> tuple[dict, Any]:
+        """Batched `(features, label)` datasets of the split shard sets under `root`,
+        and the batched training features that `adapt` the preprocessing.
+
+        Serialized records are shuffled and batched, then parsed a batch at a time.
+        """
+        import tensorflow as tf
+
+        t = cfg.trainer
+        parse = batch_parser(spec)
+
+        def as_pair(serialized):
+            return _as_pair(parse(serialized))
+
+        def features_only(serialized):
+            return _features_only(parse(serialized))
+
+        splits = {
+            name: batched(
+                read_records(root / name),
+                t.batch_size,
+                shuffle_buffer=t.shuffle_buffer if name == "train" else 0,
+                seed=cfg.run.seed,
+                cache=cache,
+                batch_map_fn=as_pair,
+            )
+            for name in SPLIT_NAMES
+        }
+        return splits, read_records(root / "train").batch(4096).map(features_only, num_parallel_calls=tf.data.AUTOTUNE)
+
+    @staticmethod
+    def _class_weight(rows: int, positives: int, source: str, target: str) -> dict:
+        """Balanced class weights for a training split of `rows` with `positives` fraud rows."""
+        if positives == 0:
+            raise DataError(f"{source}: the training split has no positive ({target}=1) rows; fraud cannot be learned")
+        return {0: rows / (2.0 * (rows - positives)), 1: rows / (2.0 * positives)}
+
+    def pack(self, cfg, source: Path, out_dir: Path) -> dict:
+        """Pack a CSV/Parquet table of any size into `out_dir`, reading it in chunks.
+
+        Only `data.chunk_rows` rows are in memory at a time. Columns are
+        resolved from the first chunk; every later chunk is checked against
+        them and its errors name its row range. Split assignment streams too
+        (`shared.data.splits.StreamingSplit`): random by a stable hash of the
+        row number and `run.seed`, group by a hash of the group key, time by
+        cutoffs from a first pass over the time column alone. Unlike loading
+        a table into memory, the split is not stratified by label: fractions
+        and fraud rates per split hold in expectation, and `pack.json`
+        records the exact counts. Vocabularies of the categorical columns are
+        counted on the training rows while packing.
+
+        Returns:
+            dict: the content of `out_dir/pack.json`.
+        """
+        d = cfg.data
+        source = Path(source)
+        cutoffs = None
+        if d.split.type == "time":
+            self._require_split_column(table_columns(source), cfg)
+            times = (self._split_key(chunk, cfg) for chunk in iter_table(source, d.chunk_rows, [d.split.column]))
+            cutoffs = time_cutoffs(times, d.split)
+        splitter = StreamingSplit(d.split, cfg.run.seed, cutoffs)
+        positives = dict.fromkeys(SPLIT_NAMES, 0)
+        shards = None
+        with writing_pack(out_dir) as root:
+            for chunk in iter_table(source, d.chunk_rows):
+                first = chunk.index.start
+                where = f"{source} rows {first + 1}-{first + len(chunk)}"
+                if shards is None:
+                    cols = fdata.resolve_columns(chunk, d, where)
+                    needed = [cols.target, *cols.numeric, *cols.categorical]
+                    categories = CategoryCounter(cols.categorical, d.max_categories, "; add it to data.drop or raise data.max_categories")
+                    spec = self._spec(cols, {})
+                    shards = SplitShards(root, spec, d.rows_per_shard)
+                fdata.require_columns(chunk, needed, where)
+                arrays = fdata.feature_arrays(chunk, cols, where)
+                assign = splitter.assign(first, len(chunk), self._split_key(chunk, cfg))
+                shards.write(assign, arrays)
+                categories.update({c: arrays[c][assign == "train"] for c in cols.categorical}, where)
+                for name in SPLIT_NAMES:
+                    positives[name] += int(arrays[LABEL][assign == name].sum())
+            manifests = shards.close()
+            info = {
+                "domain": self.domain.name,
+                "task": self.name,
+                "created": runs.now(),
+                "source": source_fingerprint(source),
+                "split": {**d.split.model_dump(mode="json"), "seed": cfg.run.seed, "stratified": False},
+                "spec": spec,
+                "state": {"columns": cols.to_dict(), "vocabularies": categories.vocabularies()},
+                "splits": {name: {"rows": m["rows"], "positives": positives[name], "shards": len(m["shards"])} for name, m in manifests.items()},
+                "data_config": d.model_dump(mode="json"),
+            }
+            info = write_pack_file(root, info)
+        return info
 
     def _split_key(self, frame: pd.DataFrame, cfg) -> np.ndarray | None:
         column = cfg.data.split.column
         if cfg.data.split.type == "random" or column is None:
             return None
-        if column not in frame.columns:
-            raise DataError(f"split column {column!r} (data.split.column) is not in the data; found: {', '.join(map(str, frame.columns[:12]))}")
+        self._require_split_column(list(frame.columns), cfg)
         if cfg.data.split.type == "time":
             cols = fdata.FeatureColumns(target=cfg.data.target, numeric=[], categorical=[], time=column)
             return fdata.time_key(frame, cols)
         return frame[column].astype(str).to_numpy()
+
+    @staticmethod
+    def _require_split_column(columns: list, cfg) -> None:
+        column = cfg.data.split.column
+        if column not in columns:
+            raise DataError(f"split column {column!r} (data.split.column) is not in the data; found: {', '.join(map(str, columns[:12]))}")
 
     @staticmethod
     def _spec(cols: fdata.FeatureColumns, state: dict) -> dict:
@@ -360,6 +514,9 @@ class SequenceTask(FraudTask):
     uses_history = True
     models = Registry("model type")
     models.register("sequence", ModelSpec(fmodels.SequenceConfig, fmodels.build_sequence, "GRU or LSTM over card history"))
+
+    def pack(self, cfg, source: Path, out_dir: Path) -> dict:
+        raise UnsupportedError(NOT_PACKABLE)
 
 
 DOMAIN = Domain(

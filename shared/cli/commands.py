@@ -29,6 +29,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from shared.data.records import shard_errors
     from shared.training.runner import load_for_resume, prepare_run, train
 
     if args.resume:
@@ -47,10 +48,29 @@ def cmd_train(args) -> int:
         cfg = task.resolve_config(args.config, args.overrides, extra)
         run_dir = prepare_run(task, cfg, args.run_dir)
         _print(f"run directory: {run_dir}")
-    result = train(task, cfg, run_dir)
+    # Shards are checksummed before training; a record that still reads as corrupt
+    # (changed meanwhile, or verification turned off) is one error line, not a traceback.
+    with shard_errors(*[p for p in (args.data, run_dir) if p]):
+        result = train(task, cfg, run_dir)
     _print(f"finished: {result.run_dir}")
     _print(task.summarize(result.metrics))
     return 0
+
+
+def _data_pack(args) -> int:
+    task = get_task(args.domain, args.task)
+    if not args.data.exists():
+        raise DataError(f"data file not found: {args.data}")
+    cfg = task.resolve_config(args.config, args.overrides)
+    info = task.pack(cfg, args.data, args.out)
+    counts = ", ".join(f"{name} {split['rows']:,}" for name, split in info["splits"].items())
+    _print(f"packed {args.data} into {args.out} ({counts} rows)")
+    _print(f"train from it with: dlsuite train {task.domain.name} --task {task.name} --data {args.out}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    return {"pack": _data_pack}[args.data_command](args)
 
 
 def _open(path: Path):

@@ -1,4 +1,4 @@
-"""`dlsuite`: list, train, evaluate, predict, explain, export and demo.
+"""`dlsuite`: list, pack data, train, evaluate, predict, explain, export and demo.
 
 The CLI is generic over domains: every domain plugs in through
 `shared.domain`, so adding one needs no change here. Errors caused by input
@@ -31,11 +31,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a domain task and write a run directory")
     p.add_argument("domain", nargs="?", help="domain name (see `dlsuite list`); omit with --resume")
     p.add_argument("--task", help="task of the domain (default: the domain's main task)")
-    p.add_argument("--data", help="training data (sets data.path); default: the domain's synthetic demo data")
+    p.add_argument("--data", help="training data (sets data.path): a file, or a directory from `dlsuite data pack`; default: the domain's synthetic demo data")
     p.add_argument("--config", action="append", default=[], help="YAML file merged over the preset (repeatable)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one config key, e.g. trainer.epochs=3")
     p.add_argument("--run-dir", type=Path, help="write the run here instead of runs/<domain>/<task>-<time>")
     p.add_argument("--resume", type=Path, metavar="RUN", help="continue an interrupted run from its last checkpoint")
+
+    p = sub.add_parser("data", help="prepare data larger than memory: pack it into sharded TFRecords")
+    data = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    p = data.add_parser("pack", help="stream a table into DIR/{train,validation,test} TFRecord shards + DIR/pack.json")
+    p.add_argument("domain", help="domain name (see `dlsuite list`)")
+    p.add_argument("--data", required=True, type=Path, metavar="PATH", help="input table (CSV or Parquet), read in chunks")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory (a new one, or an earlier pack to replace)")
+    p.add_argument("--task", help="task of the domain (default: the domain's main task)")
+    p.add_argument("--config", action="append", default=[], help="YAML file merged over the preset (repeatable)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one config key, e.g. data.target=Class")
 
     p = sub.add_parser("evaluate", help="score a labelled file with a trained run")
     p.add_argument("run", type=Path)

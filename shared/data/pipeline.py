@@ -18,6 +18,7 @@ def batched(
     seed: int | None = None,
     cache: bool = False,
     map_fn: Callable | None = None,
+    batch_map_fn: Callable | None = None,
     padded_shapes=None,
     padding_values=None,
     bucket_boundaries: list[int] | None = None,
@@ -33,6 +34,9 @@ def batched(
         seed: int or None. Shuffle seed, for reproducible runs.
         cache: bool. Cache parsed examples in memory after the first epoch.
         map_fn: callable or None. Per-example transform, run in parallel.
+        batch_map_fn: callable or None. Per-batch transform after batching,
+            run in parallel; e.g. parse a batch of serialized records in one
+            op (`shared.data.records.batch_parser`).
         padded_shapes: nested shapes or None. Pads variable-length examples.
         padding_values: nested values or None. Values used for padding.
         bucket_boundaries: list of int or None. Sequence-length bucket edges;
@@ -72,4 +76,6 @@ def batched(
         ds = ds.padded_batch(batch_size, padded_shapes=padded_shapes, padding_values=padding_values, drop_remainder=drop_remainder)
     else:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE)
+    if batch_map_fn is not None:
+        ds = ds.map(batch_map_fn, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

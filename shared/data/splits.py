@@ -3,11 +3,15 @@
 - `random`: stratified by label when labels are given.
 - `group`: whole groups (patients, cards) go to one split, so no group leaks.
 - `time`: the oldest rows train, the newest test, as in production.
+
+`split` assigns a whole table at once. `StreamingSplit` assigns a table that
+does not fit in memory one chunk at a time, deterministically, with the same
+three types (see its docstring for how it differs).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Iterable, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -15,6 +19,8 @@ from pydantic import Field, model_validator
 from shared.config import Section
 from shared.errors import DataError
 from shared.registry import Registry
+
+SPLIT_NAMES = ("train", "validation", "test")
 
 
 class SplitConfig(Section):
@@ -79,7 +85,119 @@ def split(n: int, cfg: SplitConfig, seed: int, labels: np.ndarray | None = None,
     if n < 10:
         raise DataError(f"need at least 10 rows to split into train/validation/test, got {n}")
     out = SPLITTERS.get(cfg.type)(n, cfg, seed, labels=labels, key=key)
-    for name in ("train", "validation", "test"):
+    for name in SPLIT_NAMES:
         if not (out == name).any():
             raise DataError(f"the {name} split is empty; add data or change the split fractions")
     return out
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a stable, well-spread hash of uint64 values."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def stable_uniform(keys: np.ndarray, seed: int) -> np.ndarray:
+    """A number in [0, 1) per key, the same on every machine and run for a given seed.
+
+    Integer keys are hashed as they are; any other key by its string form
+    (`pandas.util.hash_array`, a fixed-key SipHash), so `7` and `"7"` differ.
+    """
+    import pandas as pd
+
+    keys = np.asarray(keys)
+    if keys.dtype.kind in "iu":
+        hashed = keys.astype(np.uint64)
+    else:
+        hashed = pd.util.hash_array(keys.astype(str).astype(object))
+    salted = _mix(hashed ^ _mix(np.array([seed], dtype=np.uint64)))
+    return (salted >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def time_cutoffs(times: Iterable[np.ndarray], cfg: SplitConfig, max_values: int = 2_000_000) -> tuple[float, float]:
+    """Where validation and test start, from one pass over a time column.
+
+    The test split is the newest `cfg.test` share of rows and validation the
+    share before it. Up to `max_values` times are kept; beyond that every
+    second kept value is dropped and the stride doubled, so the cutoffs come
+    from an evenly spaced sample of at most `max_values` rows (exact for
+    smaller tables) and memory stays bounded.
+
+    Args:
+        times: iterable of 1-D numeric arrays, the column chunk by chunk.
+        cfg: SplitConfig. Its `validation` and `test` fractions.
+        max_values: int. Most time values held at once. Defaults to `2000000`.
+
+    Returns:
+        `(validation_start, test_start)`: rows with a time at or after
+        `test_start` are test, at or after `validation_start` validation.
+    """
+    kept: list[np.ndarray] = []
+    held, stride, seen = 0, 1, 0
+    for chunk in times:
+        chunk = np.asarray(chunk, dtype=np.float64)
+        first = (-seen) % stride  # keep rows whose position is a multiple of `stride`
+        kept.append(chunk[first::stride])
+        held += len(kept[-1])
+        seen += len(chunk)
+        while held > max_values:
+            sample = np.concatenate(kept)[::2]
+            kept, held, stride = [sample], len(sample), stride * 2
+    if seen < 10:
+        raise DataError(f"need at least 10 rows to split into train/validation/test, got {seen}")
+    sample = np.sort(np.concatenate(kept))
+    n_test = max(1, int(round(len(sample) * cfg.test)))
+    n_val = max(1, int(round(len(sample) * cfg.validation)))
+    return float(sample[len(sample) - n_test - n_val]), float(sample[len(sample) - n_test])
+
+
+class StreamingSplit:
+    """Assigns rows to train / validation / test one chunk at a time.
+
+    Every row's split depends only on that row, so the same input and seed
+    always give the same split, however it is chunked:
+
+    - `random`: a stable hash of the row's number and the seed;
+    - `group`: a stable hash of the group key and the seed, so a group never
+      straddles two splits;
+    - `time`: the row's time against `cutoffs` from `time_cutoffs` (rows at a
+      cutoff time go to the later split).
+
+    Unlike `split`, nothing is stratified by label and the fractions hold in
+    expectation (random, group) or up to ties (time) rather than exactly;
+    count the rows each split received instead of assuming them.
+
+    Args:
+        cfg: SplitConfig. Split type and fractions.
+        seed: int. Seed of the random and group hashes.
+        cutoffs: `(validation_start, test_start)` for a time split.
+    """
+
+    def __init__(self, cfg: SplitConfig, seed: int, cutoffs: tuple[float, float] | None = None):
+        if cfg.type == "time" and cutoffs is None:
+            raise ValueError("a time split needs `cutoffs` (see time_cutoffs). Received: cutoffs=None")
+        self.cfg = cfg
+        self.seed = seed
+        self.cutoffs = cutoffs
+
+    def assign(self, first_row: int, n: int, key: np.ndarray | None = None) -> np.ndarray:
+        """Split names for rows `first_row .. first_row + n - 1` of the table.
+
+        Args:
+            first_row: int. 0-based position of the chunk's first row.
+            n: int. Rows in the chunk.
+            key: array or None. The chunk's group keys (group split) or
+                numeric times (time split); unused by a random split.
+        """
+        if self.cfg.type == "time":
+            times = np.asarray(key, dtype=np.float64)
+            codes = (times >= self.cutoffs[0]).astype(np.int8) + (times >= self.cutoffs[1])
+        else:
+            # Group keys hash by their text, so a key read as 7 in one chunk and "7" in another still agrees.
+            keys = np.arange(first_row, first_row + n) if self.cfg.type == "random" else np.asarray(key).astype(str)
+            u = stable_uniform(keys, self.seed)
+            codes = np.where(u < self.cfg.test, 2, np.where(u < self.cfg.test + self.cfg.validation, 1, 0))
+        return np.asarray(SPLIT_NAMES, dtype=object)[codes]

@@ -129,8 +129,9 @@ class DistributedLoop:
         strategy = self.strategy
         if class_weight:
             train = with_class_weight(train, class_weight)
-        train_dist = self.distribute(train, source_files.get("train", 0))
-        val_dist = self.distribute(validation, source_files.get("validation", 0)) if validation is not None else None
+        train_dist, steps = self.distribute(train, source_files.get("train", 0), repeat=True)
+        val_dist = self.distribute(validation, 0)[0] if validation is not None else None
+        train_iterator = iter(train_dist) if steps else None
         jit = model.jit_compile is True
 
         def replica_step(step_fn):
@@ -163,8 +164,8 @@ class DistributedLoop:
         for epoch in range(start, self.epochs):
             model.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            step = 0
-            for step, batch in enumerate(train_dist):
+            batches = (next(train_iterator) for _ in range(steps)) if steps else train_dist
+            for step, batch in enumerate(batches):
                 callbacks.on_train_batch_begin(step)
                 logs = _floats(train_step(batch))
                 callbacks.on_train_batch_end(step, logs)
@@ -192,14 +193,30 @@ class DistributedLoop:
         return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
-    def distribute(self, dataset, files: int):
-        """Split a dataset across workers: by file when each gets one, else by example."""
+    def distribute(self, dataset, files: int, repeat: bool = False):
+        """Split a batched dataset across workers; return it and its steps per epoch.
+
+        Every replica must get examples at every step: batch normalization
+        over an empty batch gives NaN statistics. So batches smaller than
+        the replica count are dropped (fewer examples than replicas, once per
+        epoch). When each worker gets at least one file, workers read their
+        own files (by-file sharding), which leaves them with unequal numbers
+        of batches; the training set then repeats and every worker takes the
+        same number of steps, that of one pass over the data. Otherwise each
+        worker keeps its share of every batch and steps are None (one pass).
+        """
         import tensorflow as tf
 
+        replicas = self.strategy.num_replicas_in_sync
+        batches = int(dataset.cardinality())
+        by_file = repeat and files >= worker_count(self.strategy) and batches > 0
+        dataset = dataset.filter(lambda *batch: tf.shape(tf.nest.flatten(batch)[0])[0] >= replicas)
+        if by_file:
+            dataset = dataset.repeat()
         policy = tf.data.experimental.AutoShardPolicy
         options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = policy.FILE if files >= worker_count(self.strategy) else policy.DATA
-        return self.strategy.experimental_distribute_dataset(dataset.with_options(options))
+        options.experimental_distribute.auto_shard_policy = policy.FILE if by_file else policy.DATA
+        return self.strategy.experimental_distribute_dataset(dataset.with_options(options)), (batches if by_file else None)
 
 
 def worker_count(strategy) -> int:

@@ -1,6 +1,8 @@
 """The `dlsuite` command: each bad input is one error line and exit status 2."""
 
 import json
+import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -121,3 +123,65 @@ def test_predict_evaluate_explain_export(capsys, tmp_path, fraud_run, fraud_csv)
     for fmt, name in (("keras", "export.keras"), ("tflite", "model.tflite")):
         code, out, _ = run(capsys, "export", str(fraud_run), "--format", fmt)
         assert code == 0 and (fraud_run / name).stat().st_size > 0
+
+
+def test_data_pack(capsys, tmp_path, fraud_csv):
+    out = tmp_path / "pack"
+    code, stdout, err = run(capsys, "data", "pack", "fraud_detection", "--data", str(fraud_csv), "--out", str(out), "--set", "data.chunk_rows=500")
+    assert code == 0
+    assert f"into {out} (train 1,050, validation 225, test 225 rows)" in stdout
+    assert f"dlsuite train fraud_detection --task classifier --data {out}" in stdout
+    assert "packed 1,500 rows (train 1,050, validation 225, test 225)" in err
+    assert (out / "pack.json").is_file() and (out / "train" / "manifest.json").is_file()
+
+
+def _damage(path, flip: bool):
+    data = bytearray(path.read_bytes())
+    if flip:
+        data[len(data) // 2] ^= 0xFF
+    else:
+        del data[-20:]
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage, extra, message",
+    [
+        (lambda p: (p / "train" / "part-00001.tfrecord").unlink(), [], r"train/part-00001.tfrecord listed in the manifest is missing"),
+        (lambda p: _damage(p / "test" / "part-00000.tfrecord", flip=True), [], r"test/part-00000.tfrecord does not match its manifest checksum"),
+        (lambda p: _damage(p / "validation" / "part-00000.tfrecord", flip=False), [], r"validation/part-00000.tfrecord does not match its manifest checksum"),
+        # Unverified, the corrupt record is met while streaming: still one line, naming the shard.
+        (
+            lambda p: _damage(p / "train" / "part-00002.tfrecord", flip=True),
+            ["--set", "data.verify_shards=false"],
+            r"train/part-00002.tfrecord does not match its manifest checksum .*; reading it failed with: corrupted record at \d+",
+        ),
+        (lambda p: (p / "pack.json").write_text('{"format": 1, "domain"'), [], r"pack.json is unreadable"),
+        (lambda p: (p / "validation" / "manifest.json").write_bytes(b"\xff\xfe"), [], r"validation/manifest.json is unreadable"),
+    ],
+)
+def test_training_from_a_damaged_pack(capsys, tmp_path, fraud_pack, damage, extra, message):
+    pack = tmp_path / "pack"
+    shutil.copytree(fraud_pack, pack)
+    damage(pack)
+    code, _, err = run(capsys, "train", "fraud_detection", "--data", str(pack), "--run-dir", str(tmp_path / "run"), *extra)
+    assert code == 2 and re.search(message, one_error_line(err))
+
+
+def test_data_pack_errors(capsys, tmp_path, fraud_csv):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    code, _, err = run(capsys, "data", "pack", "fraud_detection", "--data", str(fraud_csv), "--out", str(mine))
+    assert code == 2 and "is an existing directory, not a packed data set (no pack.json)" in one_error_line(err)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+    code, _, err = run(capsys, "data", "pack", "fraud_detection", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path / "p"))
+    assert code == 2 and "data file not found" in one_error_line(err)
+    with pytest.raises(SystemExit) as info:
+        main(["data", "pack", "fraud_detection", "--out", str(tmp_path / "p")])
+    assert info.value.code == 2 and "the following arguments are required: --data" in one_error_line(capsys.readouterr().err)
+
+    code, _, err = run(capsys, "data", "pack", "fraud_detection", "--task", "sequence", "--data", str(fraud_csv), "--out", str(tmp_path / "p"))
+    assert code == 2 and "the sequence task reads each card's whole transaction history" in one_error_line(err)
+    assert not (tmp_path / "p").exists()

@@ -18,6 +18,11 @@ def test_map_and_cache():
     assert next(iter(ds)).numpy().tolist() == [0, 2, 4, 6]
 
 
+def test_batch_map_runs_on_whole_batches():
+    ds = batched(tf.data.Dataset.range(10), 4, batch_map_fn=lambda b: {"n": tf.shape(b)[0], "sum": tf.reduce_sum(b)})
+    assert [(int(b["n"]), int(b["sum"])) for b in ds] == [(4, 6), (4, 22), (2, 17)]
+
+
 def variable_length(n=40):
     lengths = np.random.default_rng(0).integers(1, 20, size=n)
     return tf.data.Dataset.from_generator(lambda: (np.ones(k, "int32") for k in lengths), output_signature=tf.TensorSpec([None], tf.int32)), lengths

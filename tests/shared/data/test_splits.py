@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from shared.data.splits import SplitConfig, split
+from shared.data.splits import SplitConfig, StreamingSplit, split, stable_uniform, time_cutoffs
 from shared.errors import ConfigError, DataError
 
 
@@ -42,3 +42,43 @@ def test_split_config_bounds():
 def test_too_few_rows():
     with pytest.raises(DataError, match="need at least 10 rows"):
         split(5, SplitConfig(), seed=0)
+
+
+def test_streaming_random_split_is_seeded_and_independent_of_chunking():
+    cfg = SplitConfig(type="random", validation=0.2, test=0.1)
+    splitter = StreamingSplit(cfg, seed=3)
+    whole = splitter.assign(0, 20_000)
+    chunked = np.concatenate([splitter.assign(0, 7_000), splitter.assign(7_000, 13_000)])
+    assert (whole == chunked).all()
+    assert (whole != StreamingSplit(cfg, seed=4).assign(0, 20_000)).any()
+    assert (whole == "test").mean() == pytest.approx(0.1, abs=0.01)
+    assert (whole == "validation").mean() == pytest.approx(0.2, abs=0.01)
+
+
+def test_streaming_group_split_keeps_groups_together_across_chunks():
+    groups = np.repeat(np.arange(400), 5)
+    splitter = StreamingSplit(SplitConfig(type="group", column="g"), seed=0)
+    # The same key read as a number in one chunk and as text in another agrees.
+    a = np.concatenate([splitter.assign(0, 1000, groups[:1000]), splitter.assign(1000, 1000, groups[1000:].astype(str))])
+    for g in range(400):
+        assert len(set(a[groups == g])) == 1
+    assert set(a) == {"train", "validation", "test"}
+
+
+def test_time_cutoffs_from_chunks_and_bounded_sample():
+    t = np.random.default_rng(0).permutation(100_000)
+    cfg = SplitConfig(type="time", column="t", validation=0.1, test=0.2)
+    exact = time_cutoffs([t[:30_000], t[30_000:]], cfg)
+    assert exact == (70_000, 80_000)
+    sampled = time_cutoffs(np.array_split(t, 9), cfg, max_values=5_000)
+    assert sampled == pytest.approx(exact, rel=0.03)
+    a = StreamingSplit(cfg, seed=0, cutoffs=exact).assign(0, len(t), t)
+    assert t[a == "train"].max() < t[a == "validation"].min() and t[a == "validation"].max() < t[a == "test"].min()
+    assert (a == "test").sum() == 20_000
+    with pytest.raises(DataError, match="at least 10 rows"):
+        time_cutoffs([t[:5]], cfg)
+
+
+def test_stable_uniform_is_fixed():
+    # Fixed values: a change of the hash would silently move rows between splits.
+    np.testing.assert_allclose(stable_uniform(np.array([0, 1, 2]), seed=42), [0.5934, 0.5629, 0.2207], atol=1e-4)

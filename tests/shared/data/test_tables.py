@@ -65,3 +65,45 @@ def test_categorical_and_binary_columns():
     with pytest.raises(DataError, match="target column 'y' must hold 0 or 1, found 2 at row 3"):
         tables.binary_column(pd.DataFrame({"y": [0, 1, 2]}), "y", "f")
     assert tables.binary_column(pd.DataFrame({"y": [0, 1]}), "y", "f").dtype == np.int32
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.parquet"])
+def test_iter_table_reads_chunks_with_file_row_numbers(tmp_path, name):
+    frame = pd.DataFrame({"a": np.arange(10, dtype=float), "b": [f"v{i}" for i in range(10)]})
+    path = tmp_path / name
+    frame.to_csv(path, index=False) if name.endswith(".csv") else frame.to_parquet(path)
+    chunks = list(tables.iter_table(path, chunk_rows=4))
+    assert [len(c) for c in chunks] == [4, 4, 2]
+    assert [c.index.start for c in chunks] == [0, 4, 8]
+    pd.testing.assert_frame_equal(pd.concat(chunks), frame)
+    assert [list(c.columns) for c in tables.iter_table(path, 4, columns=["b"])] == [["b"]] * 3
+    assert tables.table_columns(path) == ["a", "b"]
+    with pytest.raises(DataError, match=r"missing column\(s\) 'c' \(found: a, b\)"):
+        next(tables.iter_table(path, 4, columns=["c"]))
+
+
+def test_errors_in_a_later_chunk_name_the_file_row(tmp_path):
+    path = write(tmp_path, "x,c\n" + "".join(f"{i},k\n" for i in range(6)) + "oops,k\n7,\n")
+    chunks = list(tables.iter_table(path, chunk_rows=3))
+    with pytest.raises(DataError, match="non-numeric value 'oops' at row 7"):
+        tables.numeric_column(chunks[2], "x", "f.csv")
+    with pytest.raises(DataError, match="column 'c' has missing values, first at row 8"):
+        tables.categorical_column(chunks[2], "c", "f.csv")
+
+
+@pytest.mark.parametrize(
+    "content, name, message",
+    [("", "empty.csv", "data file is empty"), ("a,b\n", "header.csv", "has a header but no rows"), ("a\n1\n", "t.txt.xlsx", "unsupported")],
+)
+def test_iter_table_errors(tmp_path, content, name, message):
+    with pytest.raises(DataError, match=message):
+        list(tables.iter_table(write(tmp_path, content, name), chunk_rows=2))
+
+
+def test_category_counter():
+    counter = tables.CategoryCounter(["c"], max_categories=3, hint="; drop it")
+    counter.update({"c": np.array(["b", "a", "b"])}, "rows 1-3")
+    counter.update({"c": np.array(["c", "a", "b"])}, "rows 4-6")
+    assert counter.vocabularies() == {"c": ["b", "a", "c"]}
+    with pytest.raises(DataError, match="rows 7-8: categorical column 'c' has more than 3 distinct values; drop it"):
+        counter.update({"c": np.array(["d", "e"])}, "rows 7-8")

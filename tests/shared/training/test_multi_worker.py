@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def start_workers(args: list[str], n: int = 2, tmp: Path | None = None) -> list[subprocess.Popen]:
+def start_workers(args: list[str], n: int = 2, tmp: Path | None = None, command=dlsuite_cmd) -> list[subprocess.Popen]:
     addresses = [f"localhost:{p}" for p in free_ports(n)]
     procs = []
     for index in range(n):
@@ -50,7 +51,7 @@ def start_workers(args: list[str], n: int = 2, tmp: Path | None = None) -> list[
             "TF_CONFIG": json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}),
         }
         log = open(tmp / f"worker{index}-{time.monotonic_ns()}.log", "w+")
-        procs.append(subprocess.Popen(dlsuite_cmd(*args), env=env, stdout=log, stderr=subprocess.STDOUT, text=True))
+        procs.append(subprocess.Popen(command(*args), env=env, stdout=log, stderr=subprocess.STDOUT, text=True))
         procs[-1].log = log
     return procs
 
@@ -81,9 +82,16 @@ def history(run: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def test_two_workers_train_to_identical_weights_and_the_chief_writes_the_run(tmp_path):
+def test_two_workers_train_to_identical_weights_and_the_chief_writes_the_run(tmp_path, fraud_csv):
+    # Packed into several shards per split: the workers split the files between them.
+    packed = tmp_path / "packed"
+    subprocess.run(
+        dlsuite_cmd("data", "pack", "fraud_detection", "--data", str(fraud_csv), "--out", str(packed), "--set", "data.rows_per_shard=250"),
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert len(json.loads((packed / "train" / "manifest.json").read_text())["shards"]) >= 2
     run = tmp_path / "run"
-    procs = start_workers(["train", "fraud_detection", "--run-dir", str(run), "--set", "trainer.epochs=3", *TINY], tmp=tmp_path)
+    procs = start_workers(["train", "fraud_detection", "--data", str(packed), "--run-dir", str(run), "--set", "trainer.epochs=3", *TINY], tmp=tmp_path)
     (rc0, log0), (rc1, log1) = finish(procs)
     assert rc0 == 0, log0[-3000:]
     assert rc1 == 0, log1[-3000:]
@@ -173,3 +181,27 @@ def test_two_workers_train_a_two_phase_transfer_model(tmp_path):
     assert fingerprint(log0) == fingerprint(log1)
     assert json.loads((run / "status.json").read_text())["phases_done"] == ["fine_tune", "head"]
     assert (run / "model.keras").is_file() and (run / "gradcam.png").is_file()
+
+
+TOY_WORKER = """
+import json, sys
+import tensorflow as tf
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+import keras, numpy as np
+from shared.training.engine import Trainer
+with strategy.scope():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+x = np.random.RandomState(0).rand(1001, 4).astype("float32")
+data = tf.data.Dataset.from_tensor_slices((x, x.sum(1, keepdims=True))).batch(100)
+print(json.dumps(Trainer(strategy, epochs=2, verbose=0, loop="distributed").fit(model, data)))
+"""
+
+
+def test_a_last_batch_smaller_than_the_replica_count_does_not_poison_training(tmp_path):
+    """1001 rows in batches of 100 leave one example for two replicas: one would get none (NaN batch norm)."""
+    procs = start_workers(["-c", TOY_WORKER], tmp=tmp_path, command=lambda *args: [sys.executable, *args])
+    for rc, log in finish(procs):
+        assert rc == 0, log[-2000:]
+        losses = json.loads(log.strip().splitlines()[-1])["loss"]
+        assert all(math.isfinite(v) for v in losses)
