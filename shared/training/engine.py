@@ -153,7 +153,7 @@ class DistributedLoop:
             add_progbar=self.verbose != 0,
             verbose=self.verbose,
             epochs=self.epochs,
-            steps=None,
+            steps=steps,
             model=model,
         )
         model.stop_training = False
