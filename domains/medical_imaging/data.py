@@ -114,6 +114,10 @@ class MedicalDataConfig(Section):
     synthetic_images: int = Field(2400, ge=50)
     synthetic_seed: int = 0
     medmnist_flag: str = "pneumoniamnist"
+    # Images per shard file written by `dlsuite data pack`.
+    rows_per_shard: int = Field(1024, ge=1)
+    # Checksum every shard of a packed data set before training from it.
+    verify_shards: bool = True
 
     @model_validator(mode="after")
     def _window_pair(self):

@@ -7,11 +7,17 @@ Two tasks share one data path:
   per-class ROC AUC, a screening operating point, calibration and Grad-CAM;
 - `segmentation`: a U-Net that outlines lesions, trained with a Dice loss.
 
+Image sets larger than memory are packed first (`dlsuite data pack
+medical_imaging`, `ClassifierTask.pack`): every image is decoded once into
+train/validation/test TFRecord shards, and training streams them.
+
 NOT A MEDICAL DEVICE: the demo models learned synthetic images.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,10 +27,15 @@ from pydantic import Field
 
 from domains.medical_imaging import data as mdata
 from domains.medical_imaging import models as mmodels
+from shared import runs
 from shared.config import Section
+from shared.data.packs import SplitShards, is_pack, read_pack, source_fingerprint, write_pack_file, writing_pack
 from shared.data.pipeline import batched
+from shared.data.records import batch_parser, read_records, shard_counts
+from shared.data.splits import SPLIT_NAMES, SplitConfig, StreamingSplit, time_cutoffs
 from shared.domain import DataBundle, Domain, Explanation, ModelSpec, Task
 from shared.errors import DataError, UnknownNameError, UnsupportedError
+from shared.progress import RunningCount
 from shared.registry import Registry
 from shared.training.phases import Phase
 
@@ -64,6 +75,11 @@ class MedicalTask(Task):
     limitations = LIMITATIONS
 
     def _images(self, cfg) -> tuple[mdata.ImageSet, np.ndarray]:
+        if cfg.data.path and is_pack(cfg.data.path):
+            raise UnsupportedError(
+                f"{cfg.data.path} is packed data; the {self.name} task cannot train from a pack "
+                "(only the classifier can); train it from the image folder or manifest"
+            )
         images = mdata.load_images(cfg.data)
         assign = mdata.assign_splits(images, cfg.run.seed)
         for name in ("train", "validation", "test"):
@@ -117,6 +133,8 @@ class ClassifierTask(MedicalTask):
         return {"probabilities": f"softmax over {data.state['classes']}"}
 
     def load_data(self, cfg, workdir: Path) -> DataBundle:
+        if cfg.data.path and is_pack(cfg.data.path):
+            return self._load_pack(cfg, Path(cfg.data.path))
         images, assign = self._images(cfg)
         t = cfg.trainer
         splits = {
@@ -130,9 +148,7 @@ class ClassifierTask(MedicalTask):
             for name in ("train", "validation", "test")
         }
         labels = images.frame["label"].to_numpy()[assign == "train"]
-        counts = np.bincount(labels, minlength=len(images.classes))
-        present = counts > 0
-        class_weight = {i: float(len(labels) / (present.sum() * c)) for i, c in enumerate(counts) if c}
+        class_weight = _balanced_weights(np.bincount(labels, minlength=len(images.classes)))
         return DataBundle(
             train=splits["train"],
             validation=splits["validation"],
@@ -141,6 +157,146 @@ class ClassifierTask(MedicalTask):
             class_weight=class_weight,
             state=self._state(images),
             extras={"train_rows": int((assign == "train").sum())},
+        )
+
+    # --- packed data ---------------------------------------------------------------
+    def pack(self, cfg, source: Path, out_dir: Path) -> dict:
+        """Pack an image folder (class sub-folders, PNG/JPEG/DICOM) or a manifest into `out_dir`.
+
+        Only the listing (path, label, patient id per image) is held in
+        memory. Each image is then read, decoded and resized on its own with
+        `mdata.decode_path` (same window, resize mode and size as in-memory
+        training) and written as grey levels: `image` holds
+        `round(255 * pixel)` as integers of shape [S, S, 1], so training only
+        casts and divides by 255, with no decoder in the input pipeline. A 16-bit
+        PNG or DICOM is therefore stored at 8 bits after its window is applied.
+
+        The split streams too (`StreamingSplit`): by a stable hash of the
+        patient id and `run.seed` when every image has one, else of the
+        image's path relative to the source (`data.split` may name another
+        group or time column of a manifest). It is not stratified by label;
+        `pack.json` records the images, patients and classes per split.
+        Images are written in an order shuffled by `run.seed`, so that the
+        training shuffle buffer does not see one class after another.
+        A file that cannot be decoded stops packing with one line naming it,
+        and nothing is left in `out_dir`.
+
+        Returns:
+            dict: the content of `out_dir/pack.json`.
+        """
+        images, kind, base = _pack_listing(cfg, Path(source))
+        frame = images.frame
+        rel = np.array([os.path.relpath(p, base) for p in frame["path"]], dtype=object)
+        assign, split_info = _pack_assign(images, rel, cfg.run.seed)
+        single = images.config.model_copy(update={"channels": 1})
+        size = single.image_size
+        spec = {
+            "image": {"dtype": "int", "shape": [size, size, 1]},
+            "label": {"dtype": "int", "shape": []},
+            "patient_id": {"dtype": "string", "shape": []},
+            "path": {"dtype": "string", "shape": []},
+        }
+        labels = frame["label"].to_numpy(np.int64)
+        patients = frame["patient_id"].fillna("").astype(str).to_numpy(dtype=object)
+        paths = frame["path"].to_numpy(dtype=object)
+        order = np.random.default_rng(cfg.run.seed).permutation(len(frame))
+        chunk = max(1, min(64, cfg.data.rows_per_shard))
+        with writing_pack(out_dir) as root:
+            shards = SplitShards(root, spec, cfg.data.rows_per_shard)
+            shards.progress = RunningCount("packed {:,} images")
+            for start in range(0, len(order), chunk):
+                rows = order[start : start + chunk]
+                pixels = np.stack([_grey_levels(mdata.decode_path(paths[r], single)) for r in rows])
+                shards.write(assign[rows], {"image": pixels, "label": labels[rows], "patient_id": patients[rows], "path": rel[rows]})
+            manifests = shards.close()
+            splits = {}
+            for name, m in manifests.items():
+                part = frame[assign == name]
+                counts = np.bincount(part["label"], minlength=len(images.classes))
+                splits[name] = {
+                    "rows": m["rows"],
+                    "shards": len(m["shards"]),
+                    "patients": int(part["patient_id"].nunique()) if images.has_patients else None,
+                    "class_counts": {c: int(n) for c, n in zip(images.classes, counts)},
+                }
+            info = {
+                "domain": self.domain.name,
+                "task": self.name,
+                "created": runs.now(),
+                "source": _listing_fingerprint(Path(source), kind, frame, rel),
+                "split": split_info,
+                "spec": spec,
+                "pixels": "image holds grey levels 0..255 (the decoded [0, 1] image times 255, rounded); one channel",
+                "state": self._state(images),
+                "splits": splits,
+                "provenance": images.provenance,
+                "data_config": cfg.data.model_dump(mode="json"),
+            }
+            info = write_pack_file(root, info)
+        return info
+
+    def _load_pack(self, cfg, root: Path) -> DataBundle:
+        """Stream a packed image set (`dlsuite data pack`); it is never loaded into memory.
+
+        Shards are checksummed first (`data.verify_shards`), then read file
+        by file, shuffled as serialized records, batched and parsed a batch
+        at a time, with no `cache()`. Augmentation and preprocessing are
+        layers of the model, as for in-memory data. The classes, image size,
+        decoding and split are the ones fixed when the data was packed.
+        """
+        import tensorflow as tf
+
+        pack = read_pack(root, self.domain.name, verify=cfg.data.verify_shards)
+        if pack["task"] != self.name:
+            raise DataError(f"{root} was packed for the {pack['task']!r} task, not {self.name!r}; pack the data again with --task {self.name}")
+        state, counts = pack["state"], pack["splits"]
+        parse = batch_parser(pack["spec"])
+        channels = int(state["channels"])
+
+        def as_pair(serialized):
+            example = parse(serialized)
+            image = tf.cast(example["image"], tf.float32) / 255.0
+            if channels != 1:
+                image = tf.repeat(image, channels, axis=-1)
+            return image, tf.cast(example["label"], tf.int32)
+
+        t = cfg.trainer
+        splits = {
+            name: batched(
+                read_records(root / name),
+                t.batch_size,
+                shuffle_buffer=min(t.shuffle_buffer, 4096) if name == "train" else 0,
+                seed=cfg.run.seed,
+                cache=False,  # an in-memory cache would hold every image
+                batch_map_fn=as_pair,
+            )
+            for name in SPLIT_NAMES
+        }
+        classes = state["classes"]
+        train_counts = np.array([counts["train"]["class_counts"][c] for c in classes])
+        total = {c: sum(counts[n]["class_counts"][c] for n in SPLIT_NAMES) for c in classes}
+        provenance = {
+            **pack.get("provenance", {}),
+            "source": pack["source"]["path"],
+            "packed_data": str(root),
+            "packed_at": pack.get("created"),
+            "images": sum(counts[n]["rows"] for n in SPLIT_NAMES),
+            "class_counts": total,
+            "split": pack["split"]["type"],
+            "split_key": pack["split"]["key"],
+            "split_stratified": False,
+            **{f"{n}_images": counts[n]["rows"] for n in SPLIT_NAMES},
+            **{f"{n}_patients": counts[n]["patients"] for n in SPLIT_NAMES},
+        }
+        return DataBundle(
+            train=splits["train"],
+            validation=splits["validation"],
+            test=splits["test"],
+            provenance=provenance,
+            class_weight=_balanced_weights(train_counts),
+            state=state,
+            extras={"train_rows": counts["train"]["rows"]},
+            source_files=shard_counts(root),
         )
 
     def phases(self, cfg) -> list[Phase]:
@@ -310,6 +466,64 @@ class SegmentationTask(MedicalTask):
     def segment(self, run, image: np.ndarray) -> np.ndarray:
         """Lesion probability map [S, S] for one decoded image."""
         return run.model.predict(np.asarray(image, "float32")[None], verbose=0)[0, ..., 0]
+
+
+def _balanced_weights(counts: np.ndarray) -> dict:
+    """Class weights that make every class present in `counts` weigh the same in total."""
+    present = counts > 0
+    return {i: float(counts.sum() / (present.sum() * c)) for i, c in enumerate(counts) if c}
+
+
+PACKABLE_SOURCES = ("folder", "dicom", "manifest")
+
+
+def _pack_listing(cfg, source: Path) -> tuple[mdata.ImageSet, str, Path]:
+    """The images to pack (no pixels), their source kind and the folder paths are relative to."""
+    data = cfg.data.model_copy(update={"path": str(source)})
+    kind = mdata.resolve_source(data)
+    if kind not in PACKABLE_SOURCES:
+        raise UnsupportedError(
+            f"{source} is a {kind} source, which is read into memory; packing reads an image folder "
+            "(one sub-folder per class) or a CSV/Parquet manifest of image files"
+        )
+    if data.limit is not None:
+        raise UnsupportedError("data.limit (few-label training) is not applied when packing; unset it, or train from the images directly")
+    # Files are decoded one by one while packing, so only the cheap header checks run up front.
+    images = mdata.SOURCES.get(kind)(data.model_copy(update={"verify": "header"}))
+    images.config = data
+    return images, kind, source if source.is_dir() else source.parent
+
+
+def _pack_assign(images: mdata.ImageSet, rel: np.ndarray, seed: int) -> tuple[np.ndarray, dict]:
+    """Split names per image (by a stable hash of its key), and the split settings for pack.json."""
+    chosen = images.config.split or mdata.default_split(images)
+    if chosen.type == "random":  # no patient ids: each image is its own group, keyed by its path
+        streaming = SplitConfig(type="group", column="path", validation=chosen.validation, test=chosen.test)
+        key, key_name = rel, "path"
+    else:
+        streaming, key = chosen, mdata._split_key(images, chosen)
+        key_name = "patient_id" if chosen.column in ("patient_id", images.config.patient_column) else chosen.column
+    cutoffs = time_cutoffs([key], chosen) if chosen.type == "time" else None
+    assign = StreamingSplit(streaming, seed, cutoffs).assign(0, len(rel), key)
+    info = {**chosen.model_dump(mode="json"), "key": key_name, "seed": seed, "stratified": False}
+    return assign, info
+
+
+def _grey_levels(image: np.ndarray) -> np.ndarray:
+    """A decoded [S, S, 1] image in [0, 1] as integer grey levels 0..255."""
+    return np.round(image * 255.0).astype(np.uint8)
+
+
+def _listing_fingerprint(source: Path, kind: str, frame: pd.DataFrame, rel: np.ndarray) -> dict:
+    """Identify the packed input: the source, and a SHA-256 of its listing (path, size, mtime, label, patient)."""
+    digest = hashlib.sha256()
+    for path, name, label, patient in zip(frame["path"], rel, frame["label_name"], frame["patient_id"]):
+        stat = os.stat(path)
+        digest.update(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}\t{label}\t{patient}\n".encode())
+    out = {"path": str(source.resolve()), "format": kind, "images": int(len(frame)), "listing_sha256": digest.hexdigest()}
+    if source.is_file():
+        out["manifest"] = source_fingerprint(source)
+    return out
 
 
 def segmentation_dataset(images: mdata.ImageSet, rows):

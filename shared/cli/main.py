@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="prepare data larger than memory: pack it into sharded TFRecords")
     data = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
-    p = data.add_parser("pack", help="stream a table into DIR/{train,validation,test} TFRecord shards + DIR/pack.json")
+    p = data.add_parser("pack", help="stream a domain's input into DIR/{train,validation,test} TFRecord shards + DIR/pack.json")
     p.add_argument("domain", help="domain name (see `dlsuite list`)")
-    p.add_argument("--data", required=True, type=Path, metavar="PATH", help="input table (CSV or Parquet), read in chunks")
+    p.add_argument("--data", required=True, type=Path, metavar="PATH", help="input: a table (CSV or Parquet), read in chunks; for medical_imaging an image folder or manifest, read image by image")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory (a new one, or an earlier pack to replace)")
     p.add_argument("--task", help="task of the domain (default: the domain's main task)")
     p.add_argument("--config", action="append", default=[], help="YAML file merged over the preset (repeatable)")

@@ -205,3 +205,20 @@ def test_a_last_batch_smaller_than_the_replica_count_does_not_poison_training(tm
         assert rc == 0, log[-2000:]
         losses = json.loads(log.strip().splitlines()[-1])["loss"]
         assert all(math.isfinite(v) for v in losses)
+
+
+@pytest.mark.parametrize(
+    "domain, task, overrides",
+    [
+        ("fraud_detection", "anomaly", ["data.synthetic_rows=3000"]),
+        ("fraud_detection", "sequence", ["data.synthetic_rows=3000"]),
+        ("medical_imaging", "segmentation", ["data.synthetic_images=120", "trainer.batch_size=16"]),
+    ],
+)
+def test_every_other_task_trains_on_two_workers(tmp_path, domain, task, overrides):
+    run = tmp_path / "run"
+    sets = [arg for o in [*overrides, "trainer.epochs=2", "trainer.tensorboard=false"] for arg in ("--set", o)]
+    (rc0, log0), (rc1, log1) = finish(start_workers(["train", domain, "--task", task, "--run-dir", str(run), *sets], tmp=tmp_path))
+    assert rc0 == 0 and rc1 == 0, log0[-3000:] + log1[-3000:]
+    assert fingerprint(log0) == fingerprint(log1)
+    assert json.loads((run / "status.json").read_text())["state"] == "complete"
