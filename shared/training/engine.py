@@ -192,7 +192,6 @@ class DistributedLoop:
         callbacks.on_train_end(logs=epoch_logs)
         return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
-
     def distribute(self, dataset, files: int, repeat: bool = False):
         """Split a batched dataset across workers; return it and its steps per epoch.
 
