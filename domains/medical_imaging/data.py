@@ -77,7 +77,7 @@ from shared.config import Section
 from shared.data.splits import SplitConfig, split
 from shared.data.tables import SUFFIXES as TABLE_SUFFIXES
 from shared.data.tables import categorical_column, read_table, require_columns
-from shared.errors import DataError
+from shared.errors import DataError, first_line
 from shared.registry import Registry
 
 CLASSES = ("normal", "nodule", "opacity")
@@ -132,11 +132,6 @@ class MedicalDataConfig(Section):
 # --- decoding --------------------------------------------------------------------
 # Every decoder returns a 2-D float32 array in [0, 1] at the file's own size;
 # `prepare_array` then makes it (image_size, image_size, channels).
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def to_grey(image: np.ndarray, source: str) -> np.ndarray:
@@ -226,7 +221,7 @@ def _open_pillow(path: Path):
     except OSError as exc:
         if exc.errno is not None:  # the operating system's error, not the file's content
             raise DataError(f"could not open {path}: {exc.strerror}") from None
-        raise DataError(f"{path} is truncated or corrupt: {_first_line(exc)}") from None
+        raise DataError(f"{path} is truncated or corrupt: {first_line(exc)}") from None
 
 
 def _decode_pillow(path: Path, cfg: MedicalDataConfig) -> np.ndarray:
@@ -237,7 +232,7 @@ def _decode_pillow(path: Path, cfg: MedicalDataConfig) -> np.ndarray:
             im.load()
             return _PIL_MODES.get(im.mode, _eight_bit)(im)
         except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
-            raise DataError(f"{path} is truncated or corrupt: {_first_line(exc)}") from None
+            raise DataError(f"{path} is truncated or corrupt: {first_line(exc)}") from None
 
 
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -277,9 +272,9 @@ def read_dicom(path: str | Path):
     try:
         ds = pydicom.dcmread(path)
     except InvalidDicomError as exc:
-        raise DataError(f"{path} is not a DICOM file: {_first_line(exc)}") from None
+        raise DataError(f"{path} is not a DICOM file: {first_line(exc)}") from None
     except (OSError, EOFError, ValueError, KeyError, TypeError, struct.error) as exc:
-        raise DataError(f"could not read {path} as DICOM: {_first_line(exc)}") from None
+        raise DataError(f"could not read {path} as DICOM: {first_line(exc)}") from None
     if not any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         raise DataError(f"{path} has no pixel data (not an image object, or the file is cut short)")
     syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
@@ -287,7 +282,7 @@ def read_dicom(path: str | Path):
         try:
             expected = get_expected_length(ds, unit="bytes")
         except (AttributeError, TypeError, ValueError, KeyError) as exc:
-            raise DataError(f"{path} has an incomplete image header: {_first_line(exc)}") from None
+            raise DataError(f"{path} has an incomplete image header: {first_line(exc)}") from None
         if len(ds.PixelData) < expected:
             raise DataError(f"{path} is truncated: its pixel data has {len(ds.PixelData)} of {expected} bytes")
     return ds
@@ -298,7 +293,7 @@ def _first_frame(ds, path: Path) -> np.ndarray:
     try:
         return ds.pixel_array
     except (ValueError, RuntimeError, NotImplementedError, AttributeError, TypeError, KeyError) as exc:
-        raise DataError(f"could not decode the pixel data of {path}: {_first_line(exc)}") from None
+        raise DataError(f"could not decode the pixel data of {path}: {first_line(exc)}") from None
 
 
 def modality_values(path: str | Path) -> np.ndarray:
@@ -745,7 +740,7 @@ def load_medmnist(cfg: MedicalDataConfig) -> ImageSet:
         archive = np.load(path, allow_pickle=False)
         contents = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"could not read {path} as .npz: {_first_line(exc)}") from None
+        raise DataError(f"could not read {path} as .npz: {first_line(exc)}") from None
     needed = [f"{s}_{kind}" for s in MEDMNIST_SPLITS for kind in ("images", "labels")]
     absent = [k for k in needed if k not in contents]
     if absent:

@@ -18,13 +18,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from shared.errors import DataError
+from shared.errors import DataError, first_line
 from shared.runs import write_json
 
 MANIFEST = "manifest.json"
@@ -242,8 +241,7 @@ def shard_errors(*roots: str | Path) -> Iterator[None]:
     try:
         yield
     except tf.errors.DataLossError as exc:
-        # "{{function_node ...}} corrupted record at 198 [Op:IteratorGetNext] name: "
-        detail = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", exc.message).strip() or "corrupt record"
+        detail = first_line(exc)  # e.g. "corrupted record at 198"
         for root in map(Path, roots):
             for manifest in sorted(root.rglob(MANIFEST)) if root.is_dir() else ():
                 try:

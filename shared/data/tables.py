@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from shared.errors import DataError
+from shared.errors import DataError, first_line
 from shared.registry import Registry
 
 READERS: Registry[Callable[[Path], pd.DataFrame]] = Registry("table format")
@@ -57,8 +57,7 @@ def _reading(path: Path, fmt: str) -> Iterator[None]:
     except pd.errors.EmptyDataError:
         raise DataError(f"data file is empty: {path}") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"could not read {path} as {fmt}: {first}") from None
+        raise DataError(f"could not read {path} as {fmt}: {first_line(exc)}") from None
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

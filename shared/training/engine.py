@@ -19,11 +19,10 @@ Two loops share one contract (callbacks, progress, early stopping, resume):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from shared.errors import DataError, RunError
+from shared.errors import DataError, RunError, first_line
 
 
 @dataclass
@@ -87,16 +86,16 @@ class Trainer:
                     shuffle=False,  # the input pipeline shuffles
                 )
         except tf.errors.DataLossError as exc:
-            raise DataError(f"training data is corrupt: {_first_line(exc)}") from None
+            raise DataError(f"training data is corrupt: {first_line(exc)}") from None
         except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError, tf.errors.CancelledError) as exc:
             raise RunError(
-                f"lost contact with another worker ({_first_line(exc)}); restart every worker with "
+                f"lost contact with another worker ({first_line(exc)}); restart every worker with "
                 "`dlsuite train --resume RUN` to continue from the last checkpoint"
             ) from None
         except tf.errors.OpError as exc:
             if not distributed:
                 raise
-            raise RunError(f"distributed training failed: {_first_line(exc)}") from None
+            raise RunError(f"distributed training failed: {first_line(exc)}") from None
         return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
@@ -105,12 +104,6 @@ def is_multi_worker(strategy) -> bool:
     extended = getattr(strategy, "extended", None)
     in_multi = getattr(extended, "_in_multi_worker_mode", None)
     return bool(in_multi and in_multi())
-
-
-def _first_line(exc: Exception) -> str:
-    text = re.sub(r"\{\{function_node [^}]*\}\}", "", getattr(exc, "message", None) or str(exc))
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 class DistributedLoop:

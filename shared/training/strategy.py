@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
-from shared.errors import RunError
+from shared.errors import RunError, first_line
 from shared.registry import Registry
 from shared.training.cluster import read_tf_config, rendezvous
 
@@ -93,7 +93,7 @@ def _multi_worker(worker_timeout: float = DEFAULT_WORKER_TIMEOUT, **_):
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
     except (RuntimeError, ValueError, tf.errors.OpError) as exc:
-        raise RunError(f"could not join the cluster as {spec.role} {spec.index} ({spec.me}): {str(exc).splitlines()[0][:300]}") from None
+        raise RunError(f"could not join the cluster as {spec.role} {spec.index} ({spec.me}): {first_line(exc)}") from None
 
 
 def tpu_present() -> bool:
@@ -117,7 +117,7 @@ def _tpu(**_):
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     except (RuntimeError, ValueError, tf.errors.OpError) as exc:
-        raise RunError(f"no usable TPU at {name!r}: {str(exc).splitlines()[0][:300]}") from None
+        raise RunError(f"no usable TPU at {name!r}: {first_line(exc)}") from None
 
 
 STRATEGIES.register("default", StrategyFactory(_default, applies=lambda: True, priority=0))
