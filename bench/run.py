@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -22,16 +21,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-
-
-def device() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return f"{len(gpus)} x {details.get('device_name', 'GPU')}"
-    return f"CPU only, {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
 
 
 def main() -> None:
@@ -53,7 +42,7 @@ def main() -> None:
         *accelerator.accelerator_throughput(**(accelerator.QUICK if args.quick else accelerator.FULL)),
         stream_bench.streaming_memory(**(stream_bench.QUICK if args.quick else stream_bench.FULL)),
     ]
-    record = {"device": device(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
+    record = {"device": accelerator.device_name(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
     out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(record, indent=2))
