@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from shared.errors import DataError, RunError, first_line
+from shared.training.strategy import is_multi_worker, worker_count
 
 
 @dataclass
@@ -97,13 +98,6 @@ class Trainer:
                 raise
             raise RunError(f"distributed training failed: {first_line(exc)}") from None
         return {k: [float(v) for v in vals] for k, vals in history.history.items()}
-
-
-def is_multi_worker(strategy) -> bool:
-    """True for a strategy whose replicas span several processes."""
-    extended = getattr(strategy, "extended", None)
-    in_multi = getattr(extended, "_in_multi_worker_mode", None)
-    return bool(in_multi and in_multi())
 
 
 class DistributedLoop:
@@ -211,14 +205,6 @@ class DistributedLoop:
         return self.strategy.experimental_distribute_dataset(dataset.with_options(options)), (batches if by_file else None)
 
 
-def worker_count(strategy) -> int:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
-        return 1
-    spec = resolver.cluster_spec()
-    return sum(spec.num_tasks(job) for job in spec.jobs if job in ("chief", "worker"))
-
-
 def average_local_state(strategy, model) -> None:
     """Average non-trainable float state (batch-norm moving statistics) over replicas.
 
@@ -242,7 +228,7 @@ def average_local_state(strategy, model) -> None:
         variable.assign(tf.cast(tf.reshape(mean, variable.shape), variable.dtype))
 
 
-def detach_from_cluster(model, strategy) -> None:
+def detach_from_cluster(model) -> None:
     """Make `predict`/`evaluate` run locally on each worker after multi-worker training.
 
     Under MultiWorkerMirroredStrategy, Keras would split prediction inputs
@@ -250,8 +236,6 @@ def detach_from_cluster(model, strategy) -> None:
     data it iterates. Weights are identical on every worker after training,
     so each scores the whole set on its own.
     """
-    if not is_multi_worker(strategy):
-        return
     model._distribute_strategy = None
     model.train_function = model.test_function = model.predict_function = None
 

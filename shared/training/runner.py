@@ -70,9 +70,9 @@ def train(task, cfg, run_dir: Path) -> RunResult:
     import keras
 
     from shared.evaluation import plots
-    from shared.training.engine import detach_from_cluster, is_multi_worker, weights_fingerprint
+    from shared.training.engine import detach_from_cluster, weights_fingerprint
     from shared.training.precision import apply_precision, resolve_precision
-    from shared.training.strategy import describe, is_chief, resolve_strategy
+    from shared.training.strategy import describe, is_chief, is_multi_worker, resolve_strategy
 
     stages = Stages(5)
     out_dir = None
@@ -101,7 +101,7 @@ def train(task, cfg, run_dir: Path) -> RunResult:
             run_phases(task, cfg, model, phases, strategy, run_dir, train_ds, val_ds, class_weight, out_dir=out_dir, source_files=data.source_files)
             history = read_history(out_dir / "history.csv")
             if is_multi_worker(strategy):
-                detach_from_cluster(model, strategy)
+                detach_from_cluster(model)
                 print(f"this worker's weights fingerprint: {weights_fingerprint(model)} (equal on every worker)", file=sys.stderr, flush=True)
 
         with stages.stage("evaluating on the held-out test split"):

@@ -166,21 +166,26 @@ def is_tpu(strategy) -> bool:
     return type(strategy).__name__.startswith("TPUStrategy")
 
 
+def is_multi_worker(strategy) -> bool:
+    """True for a strategy whose replicas span several processes."""
+    in_multi = getattr(getattr(strategy, "extended", None), "_in_multi_worker_mode", None)
+    return bool(in_multi and in_multi())
+
+
+def worker_count(strategy) -> int:
+    """Processes training together: the members of `TF_CONFIG` in a cluster, else 1."""
+    return read_tf_config().size if is_multi_worker(strategy) else 1
+
+
 def is_chief(strategy) -> bool:
     """Whether this process writes the run directory (always, outside a cluster)."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    task_type = getattr(resolver, "task_type", None)
-    if not task_type or is_tpu(strategy):
-        return True
-    jobs = resolver.cluster_spec().jobs
-    return task_type == "chief" or (task_type == "worker" and resolver.task_id == 0 and "chief" not in jobs)
+    return read_tf_config().is_chief if is_multi_worker(strategy) else True
 
 
 def describe(strategy) -> dict:
     name = type(strategy).__name__
     # TensorFlow's class behind MultiWorkerMirroredStrategy has an older name.
     out = {"strategy": "MultiWorkerMirroredStrategy" if name == "CollectiveAllReduceStrategy" else name, "replicas": int(strategy.num_replicas_in_sync)}
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if getattr(resolver, "task_type", None) and not is_tpu(strategy):
-        out["workers"] = sum(len(resolver.cluster_spec().job_tasks(job)) for job in resolver.cluster_spec().jobs)
+    if is_multi_worker(strategy):
+        out["workers"] = worker_count(strategy)
     return out
