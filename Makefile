@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# pytest-xdist processes; the slow tests share one of them (tests/conftest.py).
+TEST_WORKERS ?= 2
 
 .PHONY: app test test-fast install system-deps demo-models bench clean
 
@@ -13,10 +15,10 @@ app: install
 	$(BIN)/dlsuite demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
 
 install: system-deps $(VENV)/.installed
 
