@@ -41,6 +41,25 @@ def test_precision_policy_on_cpu():
     assert precision.resolve_precision("off") == "float32"
 
 
+@pytest.mark.parametrize(
+    "capabilities, expected",
+    [
+        ([(9, 0)], "mixed_float16"),  # H100: tensor cores
+        ([(8, 0), (8, 0)], "mixed_float16"),  # two A100s
+        ([(6, 1)], "float32"),  # a Pascal GPU: float16 would not pay off
+        ([(8, 6), (6, 0)], "float32"),  # one old GPU in the set slows every replica down
+        ([None], "mixed_float16"),  # no capability reported (e.g. ROCm): taken to be recent
+    ],
+)
+def test_auto_mixed_precision_follows_the_gpus(monkeypatch, capabilities, expected):
+    gpus = [tf.config.PhysicalDevice(name=f"/physical_device:GPU:{i}", device_type="GPU") for i in range(len(capabilities))]
+    details = {g.name: ({} if c is None else {"compute_capability": c}) for g, c in zip(gpus, capabilities)}
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: details[device.name])
+    assert precision.resolve_precision("auto") == expected
+    assert precision.resolve_precision("off") == "float32"
+
+
 # --- TPU: the selection logic, without a TPU -----------------------------------------
 class TPUStrategyV2:  # named like TensorFlow's class; stands in for it
     num_replicas_in_sync = 8
