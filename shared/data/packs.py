@@ -31,7 +31,7 @@ from shared.errors import DataError
 from shared.progress import RunningCount
 
 PACK_FILE = "pack.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: shards of record layout 2 (shared.data.records.LAYOUT)
 # What every pack.json holds besides `format`; a task may add its own keys.
 REQUIRED_KEYS = ("domain", "task", "source", "split", "spec", "state", "splits")
 

@@ -56,22 +56,49 @@ def test_absent_manifest(tmp_path):
 
 
 def test_serialize_matches_examples_built_row_by_row():
+    """Scalar columns of one dtype share a feature (in spec order); array columns are features of their own."""
     import tensorflow as tf
 
-    cols = columns(3)
-    serialized = records.serialize(cols, SPEC)
+    spec = {**SPEC, "z": {"dtype": "float", "shape": []}}
+    cols = {**columns(3), "z": np.array([7.0, 8.0, 9.0], "float32")}
+    serialized = records.serialize(cols, spec)
     row = 1
     expected = tf.train.Example(
         features=tf.train.Features(
             feature={
-                "x": tf.train.Feature(float_list=tf.train.FloatList(value=[cols["x"][row]])),
-                "s": tf.train.Feature(bytes_list=tf.train.BytesList(value=[cols["s"][row].encode()])),
+                "scalars:float": tf.train.Feature(float_list=tf.train.FloatList(value=[cols["x"][row], cols["z"][row]])),
+                "scalars:string": tf.train.Feature(bytes_list=tf.train.BytesList(value=[cols["s"][row].encode()])),
+                "scalars:int": tf.train.Feature(int64_list=tf.train.Int64List(value=[cols["y"][row]])),
                 "h": tf.train.Feature(float_list=tf.train.FloatList(value=cols["h"][row].reshape(-1))),
-                "y": tf.train.Feature(int64_list=tf.train.Int64List(value=[cols["y"][row]])),
             }
         )
     )
     assert tf.train.Example.FromString(serialized[row]) == expected
+    parsed = records.batch_parser(spec)(tf.constant(serialized))
+    assert list(parsed) == list(spec)
+    for name in spec:
+        want = cols[name].astype(bytes) if name == "s" else cols[name]
+        np.testing.assert_array_equal(parsed[name].numpy(), want)
+
+
+def test_reserved_names_and_unknown_dtypes_are_refused():
+    with pytest.raises(ValueError, match="reserved"):
+        records.storage({"scalars:float": {"dtype": "float", "shape": []}})
+    with pytest.raises(ValueError, match="dtype 'double'"):
+        records.storage({"x": {"dtype": "double", "shape": []}})
+
+
+def test_shards_of_another_layout_are_refused_and_written_again(tmp_path):
+    import json
+
+    manifest = records.write_shards(columns(), SPEC, tmp_path, rows_per_shard=10, fingerprint="f")
+    old = {k: v for k, v in manifest.items() if k != "layout"}  # as written before layouts were recorded
+    (tmp_path / records.MANIFEST).write_text(json.dumps(old))
+    with pytest.raises(DataError, match="record layout 1, from another version of dlsuite; this version reads layout 2"):
+        records.read_shards(tmp_path)
+    rewritten = records.write_shards(columns(), SPEC, tmp_path, rows_per_shard=10, fingerprint="f")
+    assert rewritten["layout"] == records.LAYOUT
+    assert len(list(records.read_shards(tmp_path, verify=True))) == 25
 
 
 def test_shard_writer_rotates_across_chunks(tmp_path):
