@@ -41,6 +41,7 @@ def main() -> None:
         medical_bench.image_training_throughput(images=300 if args.quick else 1200, epochs=1 if args.quick else 2),
         *accelerator.accelerator_throughput(**(accelerator.QUICK if args.quick else accelerator.FULL)),
         stream_bench.streaming_memory(**(stream_bench.QUICK if args.quick else stream_bench.FULL)),
+        stream_bench.packing_throughput(rows=9_000 if args.quick else 200_000, extra_columns=4 if args.quick else 100),
     ]
     record = {"device": accelerator.device_name(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
     out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -10,6 +10,9 @@ the ratio peak(large) / peak(small) stays near 1 while the data grows by
 
     python bench/stream_bench.py           # 50,000 and 400,000 rows (about 2 minutes on 2 CPU cores)
     python bench/stream_bench.py --quick   # tiny sizes, a smoke check
+
+`packing_throughput` (a row of bench/run.py) compares packing a wide CSV
+with only reading it.
 """
 
 from __future__ import annotations
@@ -168,6 +171,43 @@ def streaming_memory(small_rows: int = 50_000, large_rows: int = 400_000, extra_
         "ratio": large["peak_bytes"] / small["peak_bytes"],
         "small_train_seconds": small["seconds"],
         "large_train_seconds": large["seconds"],
+    }
+
+
+def packing_throughput(rows: int = 200_000, extra_columns: int = 100) -> dict:
+    """Rows/s of packing a wide CSV ÷ rows/s of only reading it, in the same chunks.
+
+    Both passes read the same file through `shared.data.tables.iter_table`
+    with the preset's `data.chunk_rows`; packing adds validation, the split,
+    vocabulary counts, serialization, writing and checksums. The read pass
+    runs first and warms the page cache for the other.
+    """
+    from shared.data.tables import iter_table
+    from shared.domain import get_task
+
+    task = get_task("fraud_detection", "classifier")
+    chunk_rows = task.resolve_config().data.chunk_rows
+    with tempfile.TemporaryDirectory() as work:
+        csv = Path(work) / "wide.csv"
+        write_transactions_csv(csv, rows, base_rows=min(rows, 50_000), extra_columns=extra_columns)
+        start = time.perf_counter()
+        read_rows = sum(len(chunk) for chunk in iter_table(csv, chunk_rows))
+        read = read_rows / (time.perf_counter() - start)
+        start = time.perf_counter()
+        info = pack(csv, Path(work) / "pack")
+        packed = rows / (time.perf_counter() - start)
+        shard_mb = sum(f.stat().st_size for f in (Path(work) / "pack").rglob("*.tfrecord")) / MB
+        csv_mb = csv.stat().st_size / MB
+    assert read_rows == rows == sum(s["rows"] for s in info["splits"].values())
+    return {
+        "benchmark": "fraud packing (dlsuite data pack)",
+        "rows": rows,
+        "columns": len(info["spec"]),
+        "csv_mb": csv_mb,
+        "shards_mb": shard_mb,
+        "pack_rows_per_s": packed,
+        "read_rows_per_s": read,
+        "ratio": packed / read,
     }
 
 

@@ -85,3 +85,12 @@ def test_stream_benchmark_runs():
     assert result["small_peak_rss_mb"] > 0 and result["large_peak_rss_mb"] > 0
     assert "peak RSS grew" in stream_bench.report(result)
     assert "large_peak_rss_mb" in fraud_bench.summarize([result])
+
+
+def test_packing_benchmark_runs():
+    import fraud_bench
+    import stream_bench
+
+    result = stream_bench.packing_throughput(rows=3_000, extra_columns=4)
+    assert result["columns"] == 15 and result["ratio"] > 0 and result["shards_mb"] > 0
+    assert "pack_rows_per_s" in fraud_bench.summarize([result])
