@@ -52,16 +52,3 @@ def fraud_pack(tmp_path_factory, fraud_csv):
     out = tmp_path_factory.mktemp("packs") / "transactions"
     task.pack(task.resolve_config(overrides=["data.chunk_rows=400", "data.rows_per_shard=300"]), fraud_csv, out)
     return out
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test`), the slow tests run one after another on one worker.
-
-    They start TensorFlow processes of their own (two workers, a killed and
-    resumed run, memory sampling), which keep the cores busy by themselves
-    and time their own deadlines; the other workers take the fast tests
-    meanwhile. `--dist loadgroup` keeps a group on one worker.
-    """
-    for item in items:
-        if item.get_closest_marker("slow"):
-            item.add_marker(pytest.mark.xdist_group("slow"))

@@ -52,14 +52,19 @@ def group_name(dtype: str) -> str:
 
 
 def storage(spec: Spec) -> tuple[dict[str, list[str]], list[str]]:
-    """The on-disk layout of a spec: (dtype -> its scalar columns, the other columns)."""
+    """The on-disk layout of a spec: (dtype -> its scalar columns, the other columns).
+
+    Raises:
+        DataError: a column name starts with `scalars:` (reserved).
+        ValueError: a dtype is not float, int or string.
+    """
     groups: dict[str, list[str]] = {}
     others: list[str] = []
     for name, s in spec.items():
         if s["dtype"] not in _LISTS:
             raise ValueError(f"column {name!r} has dtype {s['dtype']!r}; use one of {', '.join(_LISTS)}")
         if name.startswith("scalars:"):
-            raise ValueError(f"column name {name!r} is reserved for the record layout; rename the column")
+            raise DataError(f"column name {name!r} is reserved for the record layout (names starting 'scalars:'); rename the column")
         if list(s.get("shape", [])):
             others.append(name)
         else:

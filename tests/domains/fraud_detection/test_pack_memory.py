@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests_support import dlsuite_cmd
+from tests_support import PROCESSES, dlsuite_cmd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
 import stream_bench  # noqa: E402
@@ -26,6 +26,7 @@ MARGIN = 120 * stream_bench.MB
 
 
 @pytest.mark.slow
+@PROCESSES
 def test_peak_memory_does_not_grow_with_the_data(tmp_path):
     decoded = {}
     for name, rows in (("small", SMALL_ROWS), ("large", LARGE_ROWS)):

@@ -82,7 +82,7 @@ def test_serialize_matches_examples_built_row_by_row():
 
 
 def test_reserved_names_and_unknown_dtypes_are_refused():
-    with pytest.raises(ValueError, match="reserved"):
+    with pytest.raises(DataError, match="reserved"):
         records.storage({"scalars:float": {"dtype": "float", "shape": []}})
     with pytest.raises(ValueError, match="dtype 'double'"):
         records.storage({"x": {"dtype": "double", "shape": []}})

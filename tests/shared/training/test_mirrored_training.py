@@ -7,10 +7,11 @@ import sys
 
 import pytest
 
-from tests_support import dlsuite_cmd
+from tests_support import PROCESSES, dlsuite_cmd
 
 
 @pytest.mark.slow
+@PROCESSES
 def test_fraud_trains_under_mirrored_strategy_on_two_devices(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "DLSUITE_VIRTUAL_CPUS": "2", "TF_CPP_MIN_LOG_LEVEL": "3"}

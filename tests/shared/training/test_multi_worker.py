@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests_support import dlsuite_cmd
+from tests_support import PROCESSES, dlsuite_cmd
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, PROCESSES]
 
 TINY = [
     "--set", "data.synthetic_rows=3000",

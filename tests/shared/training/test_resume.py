@@ -11,7 +11,7 @@ import pytest
 from shared.errors import RunError
 from shared.runs import Run
 from shared.training.runner import read_history
-from tests_support import dlsuite_cmd
+from tests_support import PROCESSES, dlsuite_cmd
 
 EPOCHS = 6
 OVERRIDES = [
@@ -32,6 +32,7 @@ def saved_epoch(run_dir) -> int:
 
 
 @pytest.mark.slow
+@PROCESSES
 def test_killed_run_resumes_from_last_checkpoint(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
