@@ -40,7 +40,7 @@ def test_reads_every_type_raw_and_gzip(tmp_path, dtype, code, stored, compressed
         (b"\x00\x00\x08\x02\x00\x00\x00\x01", "truncated IDX header"),
         (b"\x00\x00\x08\x01\x00\x00\x00\x03\x07\x08", "IDX file truncated: header shape (3,) needs 3 data bytes, found 2"),
         (b"\x00\x00\x08\x01\x00\x00\x00\x01\x07\x08", "longer than its header says"),
-        (gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07")[:-6], "damaged gzip data"),
+        (gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07", mtime=0)[:-6], "damaged gzip data"),
     ],
 )
 def test_bad_files_raise_data_error(tmp_path, data, message):
