@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# pytest-xdist processes; the slow tests share one of them (tests/conftest.py).
+# pytest-xdist processes; tests marked PROCESSES (tests/tests_support.py) share one of them.
 TEST_WORKERS ?= 2
 
 .PHONY: app test test-fast install system-deps demo-models bench clean

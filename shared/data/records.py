@@ -42,20 +42,22 @@ _LISTS = {
 # of its own. A wide table then costs one feature per dtype instead of one per
 # column: writing and parsing are several times faster, and records are
 # smaller, since each record repeats its feature names (bench/README.md).
-# Manifests record the layout; shards of another layout are written again.
+# Manifests record the layout: `write_shards` writes shards of another layout
+# again, and `read_manifest` refuses them (a pack must be packed again).
 LAYOUT = 2
+GROUP_PREFIX = "scalars:"
 
 
 def group_name(dtype: str) -> str:
     """The on-disk feature holding the scalar columns of `dtype`."""
-    return f"scalars:{dtype}"
+    return f"{GROUP_PREFIX}{dtype}"
 
 
 def storage(spec: Spec) -> tuple[dict[str, list[str]], list[str]]:
     """The on-disk layout of a spec: (dtype -> its scalar columns, the other columns).
 
     Raises:
-        DataError: a column name starts with `scalars:` (reserved).
+        DataError: a column name starts with `GROUP_PREFIX` (reserved).
         ValueError: a dtype is not float, int or string.
     """
     groups: dict[str, list[str]] = {}
@@ -63,8 +65,8 @@ def storage(spec: Spec) -> tuple[dict[str, list[str]], list[str]]:
     for name, s in spec.items():
         if s["dtype"] not in _LISTS:
             raise ValueError(f"column {name!r} has dtype {s['dtype']!r}; use one of {', '.join(_LISTS)}")
-        if name.startswith("scalars:"):
-            raise DataError(f"column name {name!r} is reserved for the record layout (names starting 'scalars:'); rename the column")
+        if name.startswith(GROUP_PREFIX):
+            raise DataError(f"column name {name!r} is reserved for the record layout (names starting {GROUP_PREFIX!r}); rename the column")
         if list(s.get("shape", [])):
             others.append(name)
         else:
@@ -316,7 +318,7 @@ def unpack(parsed: dict, spec: Spec) -> dict:
     import tensorflow as tf
 
     groups, _ = storage(spec)
-    columns = {k: v for k, v in parsed.items() if not k.startswith("scalars:")}
+    columns = {k: v for k, v in parsed.items() if not k.startswith(GROUP_PREFIX)}
     for dtype, names in groups.items():
         columns.update(zip(names, tf.unstack(parsed[group_name(dtype)], num=len(names), axis=-1)))
     return {k: columns[k] for k in spec}
