@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # pytest-xdist processes; tests marked PROCESSES (tests/tests_support.py) share one of them.
 TEST_WORKERS ?= 2
 
-.PHONY: app test test-fast install system-deps demo-models bench clean
+.PHONY: app test test-fast lint install system-deps demo-models bench clean
 
 # Real offline data some tests and `dlsuite hub build` use: Debian's Fashion-MNIST.
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
@@ -14,11 +14,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 app: install
 	$(BIN)/dlsuite demo
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-test-fast: install
+test-fast: install lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
 
 install: system-deps $(VENV)/.installed
 

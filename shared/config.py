@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.errors import ConfigError
+
+if TYPE_CHECKING:
+    from shared.training.settings import RunConfigBase
 
 
 class Section(BaseModel):

@@ -19,15 +19,16 @@ import abc
 import importlib
 import importlib.metadata
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from shared.config import Section, apply_overrides, deep_merge, read_yaml, validate
-from shared.training.phases import Phase
-from shared.training.settings import NoEvaluationSettings, RunConfigBase, schema_for
 from shared.errors import UnknownNameError, UnsupportedError
 from shared.registry import Registry
+from shared.training.phases import Phase
+from shared.training.settings import NoEvaluationSettings, RunConfigBase, schema_for
 
 if TYPE_CHECKING:  # keep `import shared.domain` free of TensorFlow
     import keras
@@ -59,9 +60,9 @@ class DataBundle:
             file or more per worker, a multi-worker run splits them by file.
     """
 
-    train: "tf.data.Dataset"
-    validation: "tf.data.Dataset"
-    test: "tf.data.Dataset"
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    test: tf.data.Dataset
     provenance: dict = field(default_factory=dict)
     class_weight: dict | None = None
     state: dict = field(default_factory=dict)
@@ -74,7 +75,7 @@ class ModelSpec:
     """A model builder and the schema of its config section."""
 
     config: type[Section]
-    build: Callable[..., "keras.Model"]
+    build: Callable[..., keras.Model]
     summary: str = ""
 
 
@@ -109,7 +110,7 @@ class Task(abc.ABC):
     intended_use: ClassVar[str] = ""
     limitations: ClassVar[str] = ""
 
-    def __init__(self, domain: "Domain"):
+    def __init__(self, domain: Domain):
         self.domain = domain
 
     # --- config ------------------------------------------------------------
@@ -160,11 +161,11 @@ class Task(abc.ABC):
         """
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot pack its data into shards")
 
-    def build_model(self, cfg: Any, data: DataBundle) -> "keras.Model":
+    def build_model(self, cfg: Any, data: DataBundle) -> keras.Model:
         spec = self.models.get(cfg.model.type)
         return spec.build(cfg.model, data)
 
-    def compile(self, model: "keras.Model", cfg: Any, make_optimizer: Callable[[], Any]) -> None:
+    def compile(self, model: keras.Model, cfg: Any, make_optimizer: Callable[[], Any]) -> None:
         """Compile with the task's loss and metrics; override for custom steps."""
         model.compile(
             optimizer=make_optimizer(),
@@ -185,20 +186,20 @@ class Task(abc.ABC):
         """Training phases; one by default. Transfer-learning tasks return two."""
         return [Phase("train", cfg.trainer.epochs)]
 
-    def fit_data(self, data: DataBundle) -> tuple["tf.data.Dataset", "tf.data.Dataset"]:
+    def fit_data(self, data: DataBundle) -> tuple[tf.data.Dataset, tf.data.Dataset]:
         """The (train, validation) datasets `fit` sees; autoencoders override."""
         return data.train, data.validation
 
     # --- after training ----------------------------------------------------
     @abc.abstractmethod
-    def evaluate(self, model: "keras.Model", data: DataBundle, cfg: Any, out_dir: Path) -> dict:
+    def evaluate(self, model: keras.Model, data: DataBundle, cfg: Any, out_dir: Path) -> dict:
         """Return JSON-able metrics; may write plots into `out_dir`."""
 
     def evaluate_file(self, run: Any, path: Path) -> dict:
         """Score a labelled file with a trained run and return metrics."""
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot evaluate files")
 
-    def predict(self, run: Any, inputs: list[Path]) -> "pd.DataFrame":
+    def predict(self, run: Any, inputs: list[Path]) -> pd.DataFrame:
         """Score raw inputs (files) with a trained run."""
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot predict")
 

@@ -16,7 +16,8 @@ OPTIMIZERS.get("adam")
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 from shared.errors import UnknownNameError
 

@@ -29,10 +29,11 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import yaml
 
@@ -142,7 +143,7 @@ class Run:
     path: Path
 
     @classmethod
-    def open(cls, path: str | Path) -> "Run":
+    def open(cls, path: str | Path) -> Run:
         """Open a run directory, checking it is complete and readable."""
         path = Path(path)
         if not path.exists():

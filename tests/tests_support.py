@@ -1,5 +1,6 @@
 """Helpers for tests that run the real `dlsuite` command in a subprocess."""
 
+import os
 import sys
 
 import pytest
@@ -14,3 +15,22 @@ PROCESSES = pytest.mark.xdist_group("processes")
 
 def dlsuite_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "shared.cli.main", *args]
+
+
+# Property tests feed random and mutated bytes to every reader. CI keeps the
+# count small (FUZZ_EXAMPLES per test, no deadline: the first call of a
+# TensorFlow reader traces a graph); DLSUITE_FUZZ_EXAMPLES raises it locally.
+FUZZ_EXAMPLES = int(os.environ.get("DLSUITE_FUZZ_EXAMPLES", "40"))
+
+
+def fuzz_settings(**overrides):
+    """hypothesis settings shared by the reader fuzz tests."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=FUZZ_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        **overrides,
+    )

@@ -35,8 +35,8 @@ identifiers.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -204,7 +204,7 @@ class _World:
     merchant_popularity: np.ndarray
 
     @classmethod
-    def build(cls, rng: np.random.Generator, n_cards: int, n_merchants: int) -> "_World":
+    def build(cls, rng: np.random.Generator, n_cards: int, n_merchants: int) -> _World:
         domestic_xy = rng.uniform(0, 1500, size=(_N_DOMESTIC_CITIES, 2))
         angle = rng.uniform(0, 2 * np.pi, _N_FOREIGN_CITIES)
         radius = rng.uniform(2000, 8000, _N_FOREIGN_CITIES)

@@ -27,8 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn import metrics
 
-from shared.evaluation import binary
-from shared.evaluation import multiclass
+from shared.evaluation import binary, multiclass
 
 POSITIVE_COLOR = "#d62728"
 NEGATIVE_COLOR = "#1f77b4"

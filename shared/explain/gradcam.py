@@ -48,7 +48,7 @@ Networks via Gradient-based Localization", ICCV 2017.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np

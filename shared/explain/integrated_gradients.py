@@ -24,7 +24,7 @@ Networks", ICML 2017.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from shared.data.idx import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, FASHION_MNIST_FILES, find_idx_file, load_fashion_mnist
 from shared.errors import ConfigError
@@ -257,7 +257,6 @@ def build_backbone(
     """
     import keras
     import numpy as np
-    import tensorflow as tf
 
     from shared.hub.layer import HubBackbone
     from shared.hub.saved_model import write_reusable

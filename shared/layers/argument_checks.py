@@ -7,7 +7,8 @@ what was expected, then `Received: name=value`.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Collection, Mapping
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import keras
 

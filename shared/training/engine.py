@@ -19,8 +19,9 @@ Two loops share one contract (callbacks, progress, early stopping, resume):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from shared.errors import DataError, RunError, first_line
 from shared.training.strategy import is_multi_worker, worker_count

@@ -8,8 +8,9 @@ and checkpoints continuous, so a run interrupted in any phase resumes there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ sections and the task's `data`, `model` and `evaluation` schemas.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, create_model, field_validator
 
@@ -32,7 +32,7 @@ class TrainerConfig(Section):
     # auto: mixed_float16 on GPUs, mixed_bfloat16 on TPUs, float32 on CPUs.
     mixed_precision: Literal["auto", "on", "off"] = "auto"
     # auto: Keras compiles with XLA on GPUs when every layer supports it.
-    jit_compile: Union[Literal["auto"], bool] = "auto"
+    jit_compile: Literal["auto"] | bool = "auto"
     # Steps per compiled call: a large value (e.g. 32) keeps a TPU busy.
     steps_per_execution: int = Field(1, ge=1)
     # Seconds a multi-worker run waits for every worker in TF_CONFIG to answer.
@@ -114,7 +114,7 @@ def schema_for(
     if len(model_configs) == 1:
         model_field: Any = model_configs[0]
     else:
-        model_field = Annotated[Union[tuple(model_configs)], Field(discriminator="type")]
+        model_field = Annotated[Union[tuple(model_configs)], Field(discriminator="type")]  # noqa: UP007 - a runtime union of classes
     return create_model(
         f"{task_name.title().replace('_', '')}RunConfig",
         __base__=RunConfigBase,

@@ -19,8 +19,8 @@ from __future__ import annotations
 import glob
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from shared.errors import RunError, first_line
 from shared.registry import Registry

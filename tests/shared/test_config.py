@@ -11,8 +11,8 @@ from shared.config import (
     read_yaml,
     validate,
 )
-from shared.training.settings import schema_for
 from shared.errors import ConfigError
+from shared.training.settings import schema_for
 
 
 class Data(Section):

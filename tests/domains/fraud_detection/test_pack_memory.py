@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests_support import PROCESSES, dlsuite_cmd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))

@@ -83,7 +83,7 @@ def test_pack_counts_and_patient_split(med_pack, image_folder):
 
 def test_folder_without_patient_ids_splits_by_path(tmp_path, image_folder):
     a = pack(image_folder.parent, tmp_path / "a")
-    b = pack(image_folder.parent, tmp_path / "b")
+    pack(image_folder.parent, tmp_path / "b")
     assert a["source"]["format"] == "folder" and a["split"]["key"] == "path" and a["splits"]["train"]["patients"] is None
     assert sum(s["rows"] for s in a["splits"].values()) == 90
     for name in ("train", "validation", "test"):  # the same input and seed give the same shards

@@ -92,7 +92,7 @@ def test_bad_prediction_inputs(capsys, tmp_path, transfer_run, make, message):
     path = target if target.exists() else target.with_suffix(".dcm")
     code, out, err = cli(capsys, "predict", str(transfer_run), str(path))
     assert code == 2 and out == ""
-    lines = [l for l in err.splitlines() if l.startswith("dlsuite: error:")]
+    lines = [line for line in err.splitlines() if line.startswith("dlsuite: error:")]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
 
 

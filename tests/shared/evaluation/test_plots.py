@@ -77,8 +77,8 @@ def test_pr_curve_with_threshold_and_baseline(scored, tmp_path):
     full = plots.pr_curve(y, s, threshold=1.0, baseline_scores=base, baseline_label="logreg")
     assert len(plain.axes) == 1 and len(full.axes) == 1
     labels = [t.get_text() for t in full.axes[0].get_legend().get_texts()]
-    assert any(l.startswith("logreg (AP") for l in labels)
-    assert any(l.startswith("threshold 1") for l in labels)
+    assert any(label.startswith("logreg (AP") for label in labels)
+    assert any(label.startswith("threshold 1") for label in labels)
     # Two curves + random line + the operating point, versus one curve + random line.
     assert len(full.axes[0].lines) == len(plain.axes[0].lines) + 2
     assert_saves_png(full, tmp_path, "pr")

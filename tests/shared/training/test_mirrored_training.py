@@ -3,10 +3,8 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
-
 from tests_support import PROCESSES, dlsuite_cmd
 
 

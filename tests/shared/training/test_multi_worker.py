@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tests_support import PROCESSES, dlsuite_cmd
 
 pytestmark = [pytest.mark.slow, PROCESSES]

@@ -1,8 +1,8 @@
 import keras
 import pytest
 
-from shared.training.settings import OptimizerConfig
 from shared.training.optimizers import OPTIMIZERS, make_optimizer
+from shared.training.settings import OptimizerConfig
 
 
 @pytest.mark.parametrize("name, cls", [("sgd", keras.optimizers.SGD), ("adam", keras.optimizers.Adam), ("adamw", keras.optimizers.AdamW), ("rmsprop", keras.optimizers.RMSprop)])

@@ -7,11 +7,11 @@ import subprocess
 import time
 
 import pytest
+from tests_support import PROCESSES, dlsuite_cmd
 
 from shared.errors import RunError
 from shared.runs import Run
 from shared.training.runner import read_history
-from tests_support import PROCESSES, dlsuite_cmd
 
 EPOCHS = 6
 OVERRIDES = [

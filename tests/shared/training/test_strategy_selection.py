@@ -3,10 +3,10 @@ import subprocess
 
 import pytest
 import tensorflow as tf
+from tests_support import dlsuite_cmd
 
 from shared.errors import ConfigError, UnsupportedError
 from shared.training import cluster, precision, strategy
-from tests_support import dlsuite_cmd
 
 
 @pytest.fixture
