@@ -19,7 +19,7 @@ def test_home_lists_fraud_tasks_with_ready_demo_models(demo_models, app_path):
     domain = get_domain("fraud_detection")
     assert "Fraud detection" in [h.value for h in at.header]
     titles = [s.value for s in at.subheader]
-    for task in domain.tasks.values():
+    for _name, task in domain.tasks.items():
         assert task.title in titles
     assert len(at.success) == sum(len(d.tasks) for _, d in discover().items())
     assert not at.warning
