@@ -1,8 +1,11 @@
 """dlsuite demo app: the one multipage entry point.
 
-Run it from the repository root with `dlsuite demo` (or
-`streamlit run apps/app.py`). Add a domain page by writing
-`apps/pages/<domain>.py` and one line in `DOMAIN_PAGES`.
+Run it from the repository root with `dlsuite demo`: it listens on
+127.0.0.1, limits uploads and tells the pages which runs root to offer
+(`DLSUITE_RUNS_ROOT`). A bare `streamlit run apps/app.py` keeps Streamlit's
+own defaults (every interface, 200 MB uploads); add
+`--server.address 127.0.0.1` to keep it private. Add a domain page by
+writing `apps/pages/<domain>.py` and one line in `DOMAIN_PAGES`.
 """
 
 import sys

@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import BaseModel
+
 from shared.config import Section, apply_overrides, deep_merge, read_yaml, validate
 from shared.errors import UnknownNameError, UnsupportedError
 from shared.registry import Registry
+from shared.run_files import PermissiveState
 from shared.training.phases import Phase
 from shared.training.settings import NoEvaluationSettings, RunConfigBase, schema_for
 
@@ -109,6 +112,14 @@ class Task(abc.ABC):
     preset: ClassVar[Path]
     intended_use: ClassVar[str] = ""
     limitations: ClassVar[str] = ""
+    state_schema: ClassVar[type[BaseModel]] = PermissiveState
+    """The schema of `DataBundle.state` as saved in a run's `metadata.json` (`task_state`).
+
+    A pydantic model of the keys that `predict`, `evaluate_file` and
+    `explain` read back; they read the state through
+    `run.task_state(self.state_schema)`, so a malformed run is one
+    `RunError` line naming the key. Defaults to any JSON object.
+    """
 
     def __init__(self, domain: Domain):
         self.domain = domain

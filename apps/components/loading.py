@@ -1,28 +1,41 @@
 """Cached loading and scoring: each model loads once, each table is scored once.
 
-Runs are cached as resources (one shared Keras model per run directory);
+Runs are cached as resources (one shared Keras model per run directory, at
+most `LOADED_RUNS_MAX` of them, the least recently used dropped first);
 tables, scores and explanations are cached as data keyed by the run's path
 string, so moving a slider never re-runs the model.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 import streamlit as st
 
+from shared.demo import servable_run
 from shared.domain import Explanation, get_task
+from shared.errors import UnknownNameError
 from shared.runs import Run
 
+# Every loaded run keeps its Keras model in memory; the fraud and medical pages use at most three at once.
+LOADED_RUNS_MAX = 8
 
-@st.cache_resource(show_spinner="Loading the model...")
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=LOADED_RUNS_MAX)
 def load_run(path: str) -> Run:
     """Open a run directory and load its Keras model once per path.
 
-    Raises `RunError` (not cached) when the directory is incomplete or its
-    model cannot be loaded.
+    Only demo models and runs under the runs root are opened
+    (`shared.demo.servable_run`). Raises `RunError` (not cached) for any
+    other path, or when the directory is incomplete or its model cannot be
+    loaded.
     """
-    run = Run.open(path)
+    run = Run.open(servable_run(path))
     run.model  # noqa: B018 - load now, inside the cache, not on first predict
+    # The pages read the task state at once: a malformed one is an error box here.
+    with contextlib.suppress(UnknownNameError):  # another domain's run: the page names it
+        run.task_state(get_task(run.domain_name, run.task_name).state_schema)
     return run
 
 

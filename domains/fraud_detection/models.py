@@ -3,7 +3,8 @@
 Every fraud model has the same two-part shape, which keeps explanation
 generic:
 
-    raw columns --> `features` (non-differentiable preprocessing: normalisation,
+    raw columns, one input per type (`input_groups`)
+                --> `features` (non-differentiable preprocessing: normalisation,
                     category lookup + embeddings, card history)
                 --> `scorer`   (the differentiable network) --> fraud score
 
@@ -21,6 +22,9 @@ from pydantic import Field
 
 from shared.config import Section
 from shared.layers import ClassificationHead, DenseBlock, RecurrentBlock, TabularEncoder
+from shared.layers.tabular import CATEGORICAL_INPUT, NUMERIC_INPUT
+
+HISTORY_INPUTS = ("history", "history_mask")
 
 
 class MLPConfig(Section):
@@ -54,28 +58,63 @@ class SequenceConfig(Section):
     embedding_dim: int = Field(8, ge=1, le=256)
 
 
-def raw_inputs(numeric: list[str], categorical: list[str], history_shape: tuple[int, int] | None = None) -> dict:
-    inputs = {c: keras.Input(shape=(), dtype="float32", name=c) for c in numeric}
-    inputs.update({c: keras.Input(shape=(), dtype="string", name=c) for c in categorical})
+def input_groups(columns: dict) -> dict[str, list[str]]:
+    """Model input name -> the table columns it holds, in order (empty groups left out).
+
+    A model takes one input per column type, not one per column, so a table
+    of thousands of columns builds and trains in seconds; the shards group
+    scalar columns of one dtype the same way (`shared.data.records`).
+    """
+    groups = {NUMERIC_INPUT: list(columns["numeric"]), CATEGORICAL_INPUT: list(columns["categorical"])}
+    return {name: names for name, names in groups.items() if names}
+
+
+def grouped_arrays(arrays: dict, columns: dict) -> dict:
+    """Per-column arrays (as `data.feature_arrays` returns them) stacked into the model's inputs.
+
+    Arrays of other names (the label, the card history) are kept as they are.
+    """
+    groups = input_groups(columns)
+    out = {name: np.stack([arrays[c] for c in names], axis=1) for name, names in groups.items()}
+    grouped = {c for names in groups.values() for c in names}
+    out.update({k: v for k, v in arrays.items() if k not in grouped})
+    return out
+
+
+def as_tensors(inputs: dict) -> dict:
+    """Model inputs as tensors, for `Model.predict` (it refuses 2-D NumPy string arrays)."""
+    import tensorflow as tf
+
+    return {k: tf.constant(v.astype(str) if v.dtype == object else v) for k, v in inputs.items()}
+
+
+def raw_inputs(columns: dict, history_shape: tuple[int, int] | None = None) -> dict:
+    groups = input_groups(columns)
+    dtypes = {NUMERIC_INPUT: "float32", CATEGORICAL_INPUT: "string"}
+    inputs = {name: keras.Input(shape=(len(names),), dtype=dtypes[name], name=name) for name, names in groups.items()}
     if history_shape is not None:
-        inputs["history"] = keras.Input(shape=history_shape, dtype="float32", name="history")
-        inputs["history_mask"] = keras.Input(shape=(history_shape[1],), dtype="float32", name="history_mask")
+        history, mask = HISTORY_INPUTS
+        inputs[history] = keras.Input(shape=history_shape, dtype="float32", name=history)
+        inputs[mask] = keras.Input(shape=(history_shape[1],), dtype="float32", name=mask)
     return inputs
 
 
 def build_features(state: dict, adapt_ds, embedding_dim: int, trainable: bool = True) -> tuple[keras.Model, TabularEncoder]:
-    """The preprocessing sub-model: raw columns -> encoded tensors.
+    """The preprocessing sub-model: grouped raw columns -> encoded tensors.
 
     Vocabularies in `state` (a packed data set counts them while packing)
-    are used as they are; `adapt_ds` supplies everything else.
+    are used as they are; `adapt_ds` (batches of `input_groups`) supplies
+    everything else.
     """
     cols = state["columns"]
     history = state.get("history")
     shape = (len(cols["numeric"]), history["length"]) if history else None
-    inputs = raw_inputs(cols["numeric"], cols["categorical"], shape)
-    encoder = TabularEncoder(cols["numeric"], cols["categorical"], embedding_dim=embedding_dim, vocabularies=state.get("vocabularies"), name="tabular")
+    inputs = raw_inputs(cols, shape)
+    encoder = TabularEncoder(
+        cols["numeric"], cols["categorical"], embedding_dim=embedding_dim, vocabularies=state.get("vocabularies"), grouped_inputs=True, name="tabular"
+    )
     encoder.adapt(adapt_ds)
-    tabular = encoder({k: inputs[k] for k in cols["numeric"] + cols["categorical"]})
+    tabular = encoder({k: inputs[k] for k in input_groups(cols)})
     outputs = [tabular]
     if history:
         # Per-feature normalisation over (features, steps); padded steps go back to 0.

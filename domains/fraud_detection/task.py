@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from domains.fraud_detection import data as fdata
 from domains.fraud_detection import models as fmodels
@@ -34,8 +35,9 @@ from shared.data.records import batch_parser, read_records, shard_counts, shard_
 from shared.data.splits import SPLIT_NAMES, StreamingSplit, split, time_cutoffs
 from shared.data.tables import CategoryCounter, iter_table, read_table, table_columns
 from shared.domain import DataBundle, Domain, Explanation, ModelSpec, Task
-from shared.errors import DataError, UnsupportedError
+from shared.errors import DataError, RunError, UnsupportedError
 from shared.registry import Registry
+from shared.run_files import RESTORE_HINT, RunFile
 
 HERE = Path(__file__).resolve().parent
 LABEL = "label"
@@ -55,6 +57,50 @@ NOT_PACKABLE = (
 )
 
 
+class ColumnsState(BaseModel):
+    """The columns a fraud run reads (`fdata.FeatureColumns`), as saved in its task state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: StrictStr
+    numeric: list[StrictStr]
+    categorical: list[StrictStr]
+    card: StrictStr | None = None
+    time: StrictStr | None = None
+    identifier: StrictStr | None = None
+
+
+class HistoryState(BaseModel):
+    """The card-history window of the sequence task: its length and the numeric columns' statistics."""
+
+    length: StrictInt = Field(ge=1)
+    mean: list[StrictFloat]
+    variance: list[StrictFloat]
+
+
+class FraudState(RunFile):
+    """`task_state` of the classifier and anomaly runs."""
+
+    columns: ColumnsState
+    vocabularies: dict[str, list[StrictStr]] | None = None  # runs trained from packed data
+
+
+class SequenceState(FraudState):
+    """`task_state` of the sequence runs: the columns plus the card-history window."""
+
+    history: HistoryState
+
+
+class DecisionMetrics(RunFile):
+    threshold: StrictFloat | None = None  # null: flag nothing
+
+
+class FraudMetrics(RunFile):
+    """The part of `metrics.json` that scoring reads back: the cost-chosen threshold."""
+
+    decision: DecisionMetrics | None = None
+
+
 def _features_only(example: dict) -> dict:
     return {k: v for k, v in example.items() if k != LABEL}
 
@@ -71,6 +117,7 @@ class FraudTask(Task):
     intended_use = INTENDED_USE
     limitations = LIMITATIONS
     uses_history: ClassVar[bool] = False
+    state_schema = FraudState
 
     # --- data ------------------------------------------------------------------
     def load_data(self, cfg, workdir: Path) -> DataBundle:
@@ -93,7 +140,7 @@ class FraudTask(Task):
             rows = assign == name
             write_shards({k: v[rows] for k, v in arrays.items()}, spec, workdir / name, cfg.data.rows_per_shard, fingerprint)
 
-        splits, adapt_ds = self._datasets(cfg, workdir, spec, cache=cfg.trainer.cache)
+        splits, adapt_ds = self._datasets(cfg, workdir, spec, fmodels.input_groups(state["columns"]), cache=cfg.trainer.cache)
         y_train = arrays[LABEL][assign == "train"]
         class_weight = self._class_weight(len(y_train), int(y_train.sum()), source, cols.target)
         provenance.update(
@@ -131,7 +178,8 @@ class FraudTask(Task):
         counts = pack["splits"]
         cols = fdata.FeatureColumns(**pack["state"]["columns"])
         source = pack["source"]["path"]
-        splits, adapt_ds = self._datasets(cfg, root, pack["spec"], cache=False)  # an in-memory cache would hold the whole set
+        groups = fmodels.input_groups(pack["state"]["columns"])
+        splits, adapt_ds = self._datasets(cfg, root, pack["spec"], groups, cache=False)  # an in-memory cache would hold the whole set
         n_train = counts["train"]["rows"]
         class_weight = self._class_weight(n_train, counts["train"]["positives"], source, cols.target)
         parse = batch_parser(pack["spec"])
@@ -166,16 +214,17 @@ class FraudTask(Task):
         )
 
     @staticmethod
-    def _datasets(cfg, root: Path, spec: dict, cache: bool) -> tuple[dict, Any]:
+    def _datasets(cfg, root: Path, spec: dict, groups: dict, cache: bool) -> tuple[dict, Any]:
         """Batched `(features, label)` datasets of the split shard sets under `root`,
         and the batched training features that `adapt` the preprocessing.
 
-        Serialized records are shuffled and batched, then parsed a batch at a time.
+        Serialized records are shuffled and batched, then parsed a batch at a
+        time, the columns of each of `groups` stacked into one model input.
         """
         import tensorflow as tf
 
         t = cfg.trainer
-        parse = batch_parser(spec)
+        parse = batch_parser(spec, groups)
 
         def as_pair(serialized):
             return _as_pair(parse(serialized))
@@ -298,8 +347,8 @@ class FraudTask(Task):
 
     def input_spec(self, data: DataBundle) -> dict:
         cols = data.state["columns"]
-        inputs = {c: "float32 scalar" for c in cols["numeric"]}
-        inputs.update({c: "string scalar" for c in cols["categorical"]})
+        kinds = {"numeric": "float32", "categorical": "string"}
+        inputs = {name: f"{kinds[name]} [{len(names)}]: the {name} columns of task_state.columns, in that order" for name, names in fmodels.input_groups(cols).items()}
         if "history" in data.state:
             inputs["history"] = f"float32 [{len(cols['numeric'])}, {data.state['history']['length']}] (feature, step)"
             inputs["history_mask"] = f"float32 [{data.state['history']['length']}] (1 = real step)"
@@ -355,22 +404,24 @@ class FraudTask(Task):
 
     # --- serving -------------------------------------------------------------------
     def model_inputs(self, run, frame: pd.DataFrame, source: str, with_target: bool = False) -> tuple[dict, fdata.FeatureColumns]:
-        """Validated model inputs for a raw table, using the run's columns."""
-        cols = fdata.FeatureColumns(**run.state["columns"])
+        """Validated model inputs for a raw table, using the run's columns (plus `label` when `with_target`)."""
+        state = run.task_state(self.state_schema)
+        cols = fdata.FeatureColumns(**state.columns.model_dump())
         needed = cols.numeric + cols.categorical + ([cols.target] if with_target else [])
-        if "history" in run.state:
+        if self.uses_history:
             needed += [c for c in (cols.card, cols.time) if c]
         fdata.require_columns(frame, needed, source)
         arrays = fdata.feature_arrays(frame, cols, source, with_target=with_target)
-        if "history" in run.state:
-            arrays["history"], arrays["history_mask"] = fdata.history_windows(frame, cols, arrays, run.state["history"]["length"])
-        return arrays, cols
+        if self.uses_history:
+            arrays["history"], arrays["history_mask"] = fdata.history_windows(frame, cols, arrays, state.history.length)
+        return fmodels.grouped_arrays(arrays, cols.to_dict()), cols
 
     def score_frame(self, run, frame: pd.DataFrame, source: str) -> pd.DataFrame:
         arrays, cols = self.model_inputs(run, frame, source)
-        inputs = {k: v for k, v in arrays.items() if k != LABEL}
-        scores = run.model.predict(inputs, batch_size=4096, verbose=0).reshape(-1)
         threshold = saved_threshold(run)
+        inputs = {k: v for k, v in arrays.items() if k != LABEL}
+        check_inputs(run, inputs)
+        scores = run.model.predict(fmodels.as_tensors(inputs), batch_size=4096, verbose=0).reshape(-1)
         out = pd.DataFrame({"row": np.arange(1, len(frame) + 1)})
         if cols.identifier and cols.identifier in frame.columns:
             out.insert(0, cols.identifier, frame[cols.identifier].to_numpy())
@@ -388,18 +439,23 @@ class FraudTask(Task):
 
         frame = read_table(path)
         arrays, _ = self.model_inputs(run, frame, str(path), with_target=True)
-        scores = run.model.predict({k: v for k, v in arrays.items() if k != LABEL}, batch_size=4096, verbose=0).reshape(-1)
         threshold = saved_threshold(run)
+        inputs = {k: v for k, v in arrays.items() if k != LABEL}
+        check_inputs(run, inputs)
+        scores = run.model.predict(fmodels.as_tensors(inputs), batch_size=4096, verbose=0).reshape(-1)
         return binary.binary_report(arrays[LABEL], scores.astype("float64"), threshold=threshold)
 
     def explain(self, run, example: tuple[pd.DataFrame, int], steps: int = 64) -> Explanation:
         """Integrated gradients for one row of a table (row index is 0-based)."""
         frame, row = example
         if not 0 <= row < len(frame):
-            raise DataError(f"row {row} is out of range for a table of {len(frame)} rows")
+            valid = f"choose a row from 1 to {len(frame)}" if len(frame) else "the table has no rows"
+            raise DataError(f"row {row + 1} is out of range for a table of {len(frame)} rows; {valid}")
         arrays, cols = self.model_inputs(run, frame, "input")
         single = {k: v[row : row + 1] for k, v in arrays.items() if k != LABEL}
-        return explain_row(run.model, single, cols, run.state, steps=steps, method_note=self.score_meaning)
+        check_inputs(run, single)
+        state = run.task_state(self.state_schema).model_dump()
+        return explain_row(run.model, fmodels.as_tensors(single), cols, state, steps=steps, method_note=self.score_meaning)
 
     def demo_frame(self, rows: int = 5000) -> pd.DataFrame:
         """Held-out synthetic transactions for demos (a seed no preset trains on)."""
@@ -408,8 +464,29 @@ class FraudTask(Task):
 
 def saved_threshold(run) -> float:
     """The run's cost-chosen threshold; `null` in JSON means "flag nothing"."""
-    value = run.metrics.get("decision", {}).get("threshold")
+    decision = run.metrics_as(FraudMetrics).decision
+    value = None if decision is None else decision.threshold
     return float("inf") if value is None else float(value)
+
+
+def check_inputs(run, inputs: dict[str, np.ndarray]) -> None:
+    """Refuse inputs that `run.model` does not read: its task state and its model disagree."""
+    wanted = {t.name: t for t in run.model.inputs}
+    problem = None
+    if set(wanted) != set(inputs):
+        problem = f"the model reads {', '.join(sorted(wanted))}; the task state gives {', '.join(sorted(inputs))}"
+    else:
+        for name, tensor in wanted.items():
+            array, shape = inputs[name], list(tensor.shape[1:])
+            is_text = array.dtype.kind in "OSU"
+            if is_text != (str(tensor.dtype) == "string"):
+                problem = f"input {name!r} is {tensor.dtype} in the model but {'text' if is_text else 'numeric'} from the task state"
+            elif len(shape) != array.ndim - 1 or any(d is not None and d != n for d, n in zip(shape, array.shape[1:])):
+                problem = f"input {name!r} has shape {shape} in the model but {list(array.shape[1:])} from the task state"
+            if problem:
+                break
+    if problem is not None:
+        raise RunError(f"run directory {run.path}: model.keras and metadata.json (task_state) disagree: {problem}; {RESTORE_HINT}")
 
 
 def fraud_report(y_val, s_val, y_test, s_test, ev) -> dict:
@@ -512,6 +589,7 @@ class SequenceTask(FraudTask):
     description = "Recurrent network over each card's recent transactions plus the current one."
     preset = HERE / "configs" / "sequence.yaml"
     uses_history = True
+    state_schema = SequenceState
     models = Registry("model type")
     models.register("sequence", ModelSpec(fmodels.SequenceConfig, fmodels.build_sequence, "GRU or LSTM over card history"))
 

@@ -54,10 +54,16 @@ only N training images (class-balanced, round-robin over classes) and marks
 the other training rows `"unlabelled"`, for few-label experiments.
 
 Problems with the input are raised as one-line `DataError`s that name the
-file. Files are checked when the set is loaded (`verify: header`: readable
-header, PNG end chunk, JPEG end marker, DICOM pixel data present and of the
-expected length); `verify: decode` decodes every file once up front, so that
-a file corrupt in the middle cannot stop a training run halfway.
+file. Before any pixels are decoded, the image's size is read from its
+header (PNG IHDR, JPEG frame header, DICOM Rows x Columns) and an image over
+`data.max_pixels` (`MAX_PIXELS`, 40 megapixels, by default) is refused, so a
+small file that would expand to gigabytes (a decompression bomb) is never
+decoded. Files are checked when the set is loaded: `verify: decode` (the
+default) decodes every file once up front, so that a file corrupt in the
+middle cannot stop a training run halfway; `verify: header` only checks the
+readable header, the pixel limit, the PNG chunks and their CRCs up to the end
+chunk, the JPEG end marker, and DICOM pixel data present and of the expected
+length.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ import os
 import struct
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -82,6 +89,9 @@ from shared.errors import DataError, first_line
 from shared.registry import Registry
 
 CLASSES = ("normal", "nodule", "opacity")
+# Default of data.max_pixels: above the largest radiographs and mammograms
+# (about 30 megapixels), far below a decompression bomb (20000 x 20000 is 400).
+MAX_PIXELS = 40_000_000
 IMAGE_SUFFIXES = (".dcm", ".jpeg", ".jpg", ".png")
 MEDMNIST_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 MEDMNIST_URL = "https://zenodo.org/records/10519652/files/{name}?download=1"
@@ -109,7 +119,9 @@ class MedicalDataConfig(Section):
     mask_column: str = "mask_path"  # manifests: optional lesion-mask image per row, for segmentation
     window_center: float | None = None  # None: the DICOM file's window, else min-max
     window_width: float | None = Field(None, ge=1)
-    verify: Literal["header", "decode"] = "header"
+    verify: Literal["header", "decode"] = "decode"
+    # Largest image decoded (width x height; a DICOM's Rows x Columns), read from the header first.
+    max_pixels: int = Field(MAX_PIXELS, ge=1)
     split: SplitConfig | None = None  # None: official, by patient, or stratified random
     limit: int | None = Field(None, ge=1)  # labelled training images kept
     synthetic_images: int = Field(2400, ge=50)
@@ -212,72 +224,194 @@ def _eight_bit(im) -> np.ndarray:
     return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
 
 
-def _open_pillow(path: Path):
+def pixel_limit_error(path, width: int, height: int, max_pixels: int) -> DataError:
+    """The one-line error for an image over `data.max_pixels`."""
+    return DataError(
+        f"{path} is {width:,} x {height:,} = {width * height:,} pixels, over the limit of {max_pixels:,} "
+        "(data.max_pixels), so it is not decoded; "
+        f"if the image is genuine, raise data.max_pixels (e.g. --set data.max_pixels={width * height}; "
+        "for predict and the app, in the run's config.yaml)"
+    )
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SIGNATURE = b"\xff\xd8\xff"
+# Exceptions Pillow raises on a corrupt file, while opening or decoding it.
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error, ZeroDivisionError)
+
+
+def _pillow_opener(prefix: bytes) -> Callable:
+    """PNG and JPEG open with their own Pillow plugin: `Image.open` refuses images over Pillow's
+    process-wide `MAX_IMAGE_PIXELS` before their size can be read, and data.max_pixels decides here."""
+    from PIL import Image, JpegImagePlugin, PngImagePlugin
+
+    if prefix.startswith(_PNG_SIGNATURE):
+        return PngImagePlugin.PngImageFile
+    if prefix.startswith(_JPEG_SIGNATURE):
+        return JpegImagePlugin.JpegImageFile
+    return Image.open  # another format under a .png/.jpg name
+
+
+def _open_pillow(path: Path, max_pixels: int):
+    """Open an image lazily (header only) and check its size against `max_pixels`."""
     from PIL import Image, UnidentifiedImageError
 
+    unreadable = f"{path} is not a readable PNG or JPEG image (corrupt, or another format under this name)"
     try:
-        return Image.open(path)
+        with path.open("rb") as fh:
+            prefix = fh.read(8)
+        im = _pillow_opener(prefix)(str(path))
     except UnidentifiedImageError:
-        raise DataError(f"{path} is not a readable PNG or JPEG image (corrupt, or another format under this name)") from None
+        raise DataError(unreadable) from None
+    except Image.DecompressionBombError as exc:  # Image.open only: another format over Pillow's own limit
+        raise DataError(f"{path} is too large to decode: {first_line(exc)}") from None
     except OSError as exc:
         if exc.errno is not None:  # the operating system's error, not the file's content
             raise DataError(f"could not open {path}: {exc.strerror}") from None
         raise DataError(f"{path} is truncated or corrupt: {first_line(exc)}") from None
+    except _PILLOW_ERRORS:  # a plugin's "not a PNG file" and the like
+        raise DataError(unreadable) from None
+    width, height = im.size
+    if width * height > max_pixels:
+        im.close()
+        raise pixel_limit_error(path, width, height, max_pixels)
+    return im
 
 
 def _decode_pillow(path: Path, cfg: MedicalDataConfig) -> np.ndarray:
     from PIL import Image
 
-    with _open_pillow(path) as im:
+    with _open_pillow(path, cfg.max_pixels) as im:
         try:
             im.load()
             return _PIL_MODES.get(im.mode, _eight_bit)(im)
-        except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        except (*_PILLOW_ERRORS, Image.DecompressionBombError) as exc:
             raise DataError(f"{path} is truncated or corrupt: {first_line(exc)}") from None
 
 
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
-def _check_pillow(path: Path) -> None:
-    """Header and end-of-file check, without decoding the pixels."""
-    with _open_pillow(path) as im:
+def _check_pillow(path: Path, cfg: MedicalDataConfig) -> None:
+    """Header, pixel-limit and end-of-file check; PNG chunk CRCs too. No pixels are decoded."""
+    with _open_pillow(path, cfg.max_pixels) as im:
         fmt = im.format
-    with path.open("rb") as fh:
-        fh.seek(max(0, path.stat().st_size - 1024))
-        tail = fh.read()
-    if fmt == "PNG" and not tail.endswith(_PNG_END):
-        raise DataError(f"{path} is truncated: the PNG end chunk is missing; copy or export the file again")
-    if fmt == "JPEG" and b"\xff\xd9" not in tail:
-        raise DataError(f"{path} is truncated: the JPEG end marker is missing; copy or export the file again")
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 1024))
+            tail = fh.read()
+        if fmt == "PNG" and not tail.endswith(_PNG_END):
+            raise DataError(f"{path} is truncated: the PNG end chunk is missing; copy or export the file again")
+        if fmt == "JPEG" and b"\xff\xd9" not in tail:
+            raise DataError(f"{path} is truncated: the JPEG end marker is missing; copy or export the file again")
+        if fmt == "PNG":
+            try:
+                im.verify()  # reads every chunk and checks its CRC; decompresses nothing
+            except _PILLOW_ERRORS as exc:
+                raise DataError(f"{path} is truncated or corrupt: {first_line(exc)}; copy or export the file again") from None
 
 
 # --- DICOM ---
 
 
-def read_dicom(path: str | Path):
+# What pydicom and NumPy raise on a damaged file, while reading it or when a value is
+# first used (pydicom converts element values lazily); RuntimeError covers NotImplementedError.
+_DICOM_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError, OverflowError, ZeroDivisionError, struct.error)
+
+
+@contextmanager
+def _reading_dicom(path):
+    """Turn a damaged file's exception into one `DataError` line naming it."""
+    from pydicom.errors import BytesLengthException, InvalidDicomError
+
+    try:
+        yield
+    except InvalidDicomError as exc:
+        raise DataError(f"{path} is not a DICOM file: {first_line(exc)}") from None
+    except (BytesLengthException, *_DICOM_ERRORS) as exc:
+        raise DataError(f"could not read {path} as DICOM: {first_line(exc)}") from None
+
+
+_DEFLATED = "1.2.840.10008.1.2.1.99"  # Deflated Explicit VR Little Endian
+_INFLATE_BLOCK = 1 << 20
+
+
+def _check_inflated_size(path: Path, max_pixels: int) -> None:
+    """A Deflated DICOM is inflated whole by pydicom; stream it first and refuse one that inflates too far.
+
+    The bound is 8 bytes per allowed pixel (64-bit samples, or several
+    frames) plus 64 MiB of other elements.
+    """
+    import zlib
+
+    from pydicom.errors import BytesLengthException, InvalidDicomError
+    from pydicom.filereader import read_file_meta_info
+
+    try:
+        meta = read_file_meta_info(path)
+        deflated = str(meta.get("TransferSyntaxUID", "")) == _DEFLATED
+        start = 132 + 12 + int(meta.get("FileMetaInformationGroupLength", 0))
+    except (InvalidDicomError, BytesLengthException, *_DICOM_ERRORS):
+        return  # dcmread reports what is wrong with the file
+    if not deflated:
+        return
+    limit = 8 * max_pixels + (64 << 20)
+    inflater, total = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    try:
+        with path.open("rb") as fh:
+            fh.seek(start)
+            while (block := fh.read(_INFLATE_BLOCK)) and not inflater.eof:
+                while block and total <= limit:
+                    total += len(inflater.decompress(block, _INFLATE_BLOCK))
+                    block = inflater.unconsumed_tail
+                if total > limit:
+                    raise DataError(
+                        f"{path} inflates to more than {limit >> 20} MiB (Deflated transfer syntax), too large "
+                        f"for data.max_pixels = {max_pixels}; raise data.max_pixels if the image is genuine"
+                    )
+    except zlib.error as exc:
+        raise DataError(f"{path} has corrupt deflated data: {exc}") from None
+
+
+def check_dicom_size(ds, path, max_pixels: int = MAX_PIXELS) -> None:
+    """Refuse a DICOM image whose Rows x Columns (the one frame decoded) exceeds `max_pixels`."""
+    try:
+        rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{path} has an unreadable Rows or Columns: {first_line(exc)}") from None
+    if rows * columns > max_pixels:
+        raise pixel_limit_error(path, columns, rows, max_pixels)
+
+
+def read_dicom(path: str | Path, max_pixels: int = MAX_PIXELS):
     """Read a DICOM file without decoding its pixels, checking it holds a whole image.
+
+    Args:
+        path: str or Path. A DICOM file.
+        max_pixels: int. Largest Rows x Columns accepted. Defaults to
+            `MAX_PIXELS`.
 
     Returns:
         `pydicom.Dataset`.
 
     Raises:
-        DataError: not a DICOM file, no pixel data, or pixel data shorter
-            than Rows x Columns x frames (uncompressed transfer syntaxes).
+        DataError: not a DICOM file, no pixel data, an image over
+            `max_pixels`, or pixel data shorter than Rows x Columns x frames
+            (uncompressed transfer syntaxes).
     """
+    path = Path(path)
+    _check_inflated_size(path, max_pixels)
+    with _reading_dicom(path):
+        return _checked_dicom(path, max_pixels)
+
+
+def _checked_dicom(path: Path, max_pixels: int):
     import pydicom
-    from pydicom.errors import InvalidDicomError
     from pydicom.pixels.utils import get_expected_length
 
-    path = Path(path)
-    try:
-        ds = pydicom.dcmread(path)
-    except InvalidDicomError as exc:
-        raise DataError(f"{path} is not a DICOM file: {first_line(exc)}") from None
-    except (OSError, EOFError, ValueError, KeyError, TypeError, struct.error) as exc:
-        raise DataError(f"could not read {path} as DICOM: {first_line(exc)}") from None
+    ds = pydicom.dcmread(path)
     if not any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         raise DataError(f"{path} has no pixel data (not an image object, or the file is cut short)")
+    check_dicom_size(ds, path, max_pixels)
     syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
     if "PixelData" in ds and syntax is not None and not syntax.is_compressed:
         try:
@@ -310,7 +444,8 @@ def modality_values(path: str | Path) -> np.ndarray:
 
     path = Path(path)
     ds = read_dicom(path)
-    return apply_rescale(_first_frame(ds, path), ds).astype(np.float32)
+    with _reading_dicom(path):
+        return apply_rescale(_first_frame(ds, path), ds).astype(np.float32)
 
 
 def _window_linear(values, center, width):
@@ -404,7 +539,12 @@ _PHOTOMETRIC: dict[str, Callable] = {
 
 
 def _decode_dicom(path: Path, cfg: MedicalDataConfig) -> np.ndarray:
-    ds = read_dicom(path)
+    ds = read_dicom(path, cfg.max_pixels)
+    with _reading_dicom(path):
+        return _dicom_to_grey(ds, path, cfg)
+
+
+def _dicom_to_grey(ds, path: Path, cfg: MedicalDataConfig) -> np.ndarray:
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
     kind = "YBR" if photometric.startswith("YBR") else photometric
     if kind not in _PHOTOMETRIC:
@@ -422,14 +562,14 @@ def _decode_dicom(path: Path, cfg: MedicalDataConfig) -> np.ndarray:
 class ImageFormat:
     """How one file type is checked cheaply and decoded fully."""
 
-    check: Callable[[Path], object]
+    check: Callable[[Path, MedicalDataConfig], object]
     decode: Callable[[Path, MedicalDataConfig], np.ndarray]
 
 
 FORMATS: Registry[ImageFormat] = Registry("image file type")
 for _suffix in (".png", ".jpg", ".jpeg"):
     FORMATS.register(_suffix, ImageFormat(check=_check_pillow, decode=_decode_pillow))
-FORMATS.register(".dcm", ImageFormat(check=read_dicom, decode=_decode_dicom))
+FORMATS.register(".dcm", ImageFormat(check=lambda path, cfg: read_dicom(path, cfg.max_pixels), decode=_decode_dicom))
 
 
 def _format_of(path: Path) -> ImageFormat:
@@ -443,10 +583,10 @@ def _format_of(path: Path) -> ImageFormat:
     return FORMATS.get(suffix)
 
 
-def check_file(path: str | Path) -> None:
-    """Cheap check that `path` is a whole, readable image; raises `DataError` if not."""
+def check_file(path: str | Path, cfg: MedicalDataConfig | None = None) -> None:
+    """Cheap check that `path` is a whole, readable image within `cfg.max_pixels`; raises `DataError` if not."""
     path = Path(path)
-    _format_of(path).check(path)
+    _format_of(path).check(path, cfg or MedicalDataConfig())
 
 
 def decode_path(path: str | Path, cfg: MedicalDataConfig) -> np.ndarray:
@@ -632,15 +772,28 @@ def _decoding(cfg: MedicalDataConfig) -> dict:
     return {"image_size": cfg.image_size, "channels": cfg.channels, "resize": cfg.resize, "dicom_window": window}
 
 
+_VERIFY_CHUNK = 256  # files in flight at once: a bad file stops verification within one chunk
+
+
+def _decodes(path: str, cfg: MedicalDataConfig) -> None:
+    decode_path(path, cfg)  # the image itself is dropped at once
+
+
 def _verify_files(paths: list[str], cfg: MedicalDataConfig, checked: bool = False) -> None:
-    """`header`: cheap per-file checks (skipped when the loader already read each file); `decode`: decode all."""
+    """`header`: cheap per-file checks (skipped when the loader already read each file); `decode`: decode all.
+
+    Decoding runs in threads (Pillow and NumPy release the GIL); the first
+    bad file in listing order is the one reported.
+    """
     if cfg.verify == "header":
         if not checked:
             for path in paths:
-                check_file(path)
+                check_file(path, cfg)
         return
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        list(pool.map(lambda p: decode_path(p, cfg), paths))
+        for start in range(0, len(paths), _VERIFY_CHUNK):
+            for _ in pool.map(_decodes, paths[start : start + _VERIFY_CHUNK], [cfg] * _VERIFY_CHUNK):
+                pass
 
 
 @SOURCES.register("folder")
@@ -665,7 +818,9 @@ def load_dicom_folder(cfg: MedicalDataConfig) -> ImageSet:
     rows = []
     for name, files in by_class.items():
         for f in files:
-            patient = str(read_dicom(f).get("PatientID", "") or "").strip()
+            ds = read_dicom(f, cfg.max_pixels)
+            with _reading_dicom(f):
+                patient = str(ds.get("PatientID", "") or "").strip()
             rows.append((str(f), name, patient or None))
     frame = pd.DataFrame(rows, columns=["path", "label_name", "patient_id"])
     frame, classes, _ = _finish(frame, _sorted_classes(by_class), cfg, str(root))
@@ -928,9 +1083,11 @@ def make_dataset(images: ImageSet, rows=None, deterministic: bool = True):
     Returns:
         Unbatched `tf.data.Dataset` of (float32 [S, S, channels] in [0, 1],
         int32 label), with known cardinality; batch it with
-        `shared.data.pipeline.batched`. A file that fails to decode while
-        streaming stops iteration with a TensorFlow error carrying the
-        `DataError` line; `data.verify: decode` finds such files up front.
+        `shared.data.pipeline.batched`. `load_images` has decoded every
+        file once already (`data.verify: decode`, the default), so a bad
+        file stops there with one `DataError` line; with `verify: header`, a
+        file corrupt inside its pixel data that the header checks miss stops
+        iteration with a TensorFlow error carrying that line.
     """
     import tensorflow as tf
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
 from domains.medical_imaging import data as mdata
 from domains.medical_imaging import models as mmodels
@@ -34,9 +34,10 @@ from shared.data.pipeline import batched
 from shared.data.records import batch_parser, read_records, shard_counts
 from shared.data.splits import SPLIT_NAMES, SplitConfig, StreamingSplit, time_cutoffs
 from shared.domain import DataBundle, Domain, Explanation, ModelSpec, Task
-from shared.errors import DataError, UnknownNameError, UnsupportedError
+from shared.errors import DataError, RunError, UnknownNameError, UnsupportedError
 from shared.progress import RunningCount
 from shared.registry import Registry
+from shared.run_files import RESTORE_HINT, RunFile
 from shared.training.phases import Phase
 
 HERE = Path(__file__).resolve().parent
@@ -67,10 +68,48 @@ class SegmentationEvaluationConfig(Section):
     overlay_examples: int = Field(8, ge=0, le=32)
 
 
+class DecodingState(BaseModel):
+    """How the run decoded its images (the `data` keys `decode_inputs` applies to new images)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_size: StrictInt = Field(ge=16, le=1024)
+    channels: Literal[1, 3]
+    resize: Literal["pad", "stretch"]
+    window_center: StrictFloat | None = None
+    window_width: StrictFloat | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _window_pair(self):
+        if (self.window_center is None) != (self.window_width is None):
+            raise ValueError(f"set both window_center and window_width, or neither. Received: window_center={self.window_center}, window_width={self.window_width}")
+        return self
+
+
+class MedicalState(RunFile):
+    """`task_state` of the medical runs: class names, image size and decoding."""
+
+    classes: list[StrictStr] = Field(min_length=1)
+    image_size: StrictInt = Field(ge=16, le=1024)
+    channels: Literal[1, 3]
+    decoding: DecodingState
+
+
+class ScreeningMetrics(RunFile):
+    threshold: StrictFloat
+
+
+class ClassifierMetrics(RunFile):
+    """The part of `metrics.json` that predict reads back: the screening operating point."""
+
+    screening: ScreeningMetrics | None = None
+
+
 class MedicalTask(Task):
     """Shared data path for the medical tasks."""
 
     data_config = mdata.MedicalDataConfig
+    state_schema = MedicalState
     intended_use = INTENDED_USE
     limitations = LIMITATIONS
 
@@ -104,7 +143,9 @@ class MedicalTask(Task):
 
     def decode_inputs(self, run, inputs: list[Path]) -> tuple[list[str], np.ndarray]:
         """Decode image files (or folders of them) the way the run was trained."""
-        cfg = mdata.MedicalDataConfig(**{**run.state["decoding"], "channels": 1})
+        max_pixels = pixel_limit(run)
+        decoding = run.task_state(self.state_schema).decoding.model_dump()
+        cfg = mdata.MedicalDataConfig(**{**decoding, "channels": 1, "max_pixels": max_pixels})
         paths: list[Path] = []
         for item in inputs:
             item = Path(item)
@@ -370,15 +411,15 @@ class ClassifierTask(MedicalTask):
     # --- serving -------------------------------------------------------------------
     def predict(self, run, inputs: list[Path]) -> pd.DataFrame:
         paths, arrays = self.decode_inputs(run, inputs)
+        screening = run.metrics_as(ClassifierMetrics).screening
         probs = run.model.predict(arrays, batch_size=64, verbose=0)
-        classes = run.state["classes"]
+        classes = class_names(run, probs)
         out = pd.DataFrame({"path": paths, "prediction": [classes[i] for i in probs.argmax(-1)]})
         for i, c in enumerate(classes):
             out[f"p_{c}"] = probs[:, i]
-        screening = run.metrics.get("screening")
         if screening and "normal" in classes:
             abnormal = 1.0 - probs[:, classes.index("normal")]
-            out["abnormal"] = np.where(abnormal >= screening["threshold"], "flag", "pass")
+            out["abnormal"] = np.where(abnormal >= screening.threshold, "flag", "pass")
         return out
 
     def explain(self, run, example: Any) -> Explanation:
@@ -386,7 +427,7 @@ class ClassifierTask(MedicalTask):
         image = self.decode_inputs(run, [example])[1][0] if isinstance(example, (str, Path)) else np.asarray(example, "float32")
         probs = run.model.predict(image[None], verbose=0)[0]
         heat = gradcam_heatmaps(run.model, image[None])[0]
-        classes = run.state["classes"]
+        classes = class_names(run, probs[None])
         top = int(probs.argmax())
         return Explanation(
             names=list(classes),
@@ -466,6 +507,26 @@ class SegmentationTask(MedicalTask):
     def segment(self, run, image: np.ndarray) -> np.ndarray:
         """Lesion probability map [S, S] for one decoded image."""
         return run.model.predict(np.asarray(image, "float32")[None], verbose=0)[0, ..., 0]
+
+
+def pixel_limit(run) -> int:
+    """The run's data.max_pixels (its config.yaml): predict and the app refuse larger images, as training did."""
+    data = run.config_data.get("data")
+    limit = data.get("max_pixels", mdata.MAX_PIXELS) if isinstance(data, dict) else mdata.MAX_PIXELS
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise RunError(f"run directory {run.path}: config.yaml at data.max_pixels must be a positive integer. Received: {limit!r}")
+    return limit
+
+
+def class_names(run, probs: np.ndarray) -> list[str]:
+    """The run's class names, checked against the number of classes its model scores."""
+    classes = run.task_state(ClassifierTask.state_schema).classes
+    if probs.shape[-1] != len(classes):
+        raise RunError(
+            f"run directory {run.path}: metadata.json at task_state.classes lists {len(classes)} classes but model.keras "
+            f"scores {probs.shape[-1]}; {RESTORE_HINT}"
+        )
+    return classes
 
 
 def _balanced_weights(counts: np.ndarray) -> dict:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from shared import demo, runs
 from shared.domain import discover, get_domain, get_task
-from shared.errors import DataError, RunError
+from shared.errors import ConfigError, DataError, RunError
 
 
 def _print(line: str = "") -> None:
@@ -29,29 +29,42 @@ def cmd_list(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from shared.data.records import shard_errors
-    from shared.training.runner import load_for_resume, prepare_run, train
+    import contextlib
 
-    if args.resume:
-        if args.domain or args.task or args.config or args.overrides or args.data:
-            raise RunError("--resume continues a run with its saved config; drop the other options")
-        task, cfg = load_for_resume(get_task, args.resume)
-        run_dir = args.resume
-        _print(f"resuming {run_dir}")
-    else:
-        if not args.domain:
-            raise RunError("train needs a DOMAIN (see `dlsuite list`) or --resume RUN")
+    from shared.data.records import shard_errors
+    from shared.training.runner import resume_run, start_run, train
+
+    def resolve():
         task = get_task(args.domain, args.task)
         extra = {"data": {"path": str(args.data)}} if args.data else None
         if args.data and not Path(args.data).exists():
             raise DataError(f"data file not found: {args.data}")
-        cfg = task.resolve_config(args.config, args.overrides, extra)
-        run_dir = prepare_run(task, cfg, args.run_dir)
-        _print(f"run directory: {run_dir}")
-    # Shards are checksummed before training; a record that still reads as corrupt
-    # (changed meanwhile, or verification turned off) is one error line, not a traceback.
-    with shard_errors(*[p for p in (args.data, run_dir) if p]):
-        result = train(task, cfg, run_dir)
+        return task, task.resolve_config(args.config, args.overrides, extra)
+
+    with contextlib.ExitStack() as held:  # the run directory's lock, until training ends
+        if args.resume:
+            if args.overwrite:
+                raise RunError("--resume continues a run and --overwrite replaces one; give only one of them")
+            if args.run_dir and args.run_dir.absolute() != args.resume.absolute():
+                raise RunError(f"--run-dir {args.run_dir} and --resume {args.resume} name different directories; give only --resume RUN")
+            expected = None
+            if args.domain:  # the options must match the saved config
+                expected = resolve()[1]
+            elif args.task or args.config or args.overrides or args.data:
+                raise RunError("options given with --resume are checked against the run's saved config and need the DOMAIN too; or give --resume RUN alone")
+            task, cfg = held.enter_context(resume_run(get_task, args.resume, expected))
+            run_dir = args.resume
+            _print(f"resuming {run_dir}")
+        else:
+            if not args.domain:
+                raise RunError("train needs a DOMAIN (see `dlsuite list`) or --resume RUN")
+            task, cfg = resolve()
+            run_dir = held.enter_context(start_run(task, cfg, args.run_dir, overwrite=args.overwrite))
+            _print(f"run directory: {run_dir}")
+        # Shards are checksummed before training; a record that still reads as corrupt
+        # (changed meanwhile, or verification turned off) is one error line, not a traceback.
+        with shard_errors(*[p for p in (args.data, run_dir) if p]):
+            result = train(task, cfg, run_dir)
     _print(f"finished: {result.run_dir}")
     _print(task.summarize(result.metrics))
     return 0
@@ -81,7 +94,7 @@ def _open(path: Path):
 def cmd_evaluate(args) -> int:
     run, task = _open(args.run)
     metrics = task.evaluate_file(run, args.data)
-    _print(json.dumps(metrics, indent=2, default=float))
+    _print(runs.json_text(metrics))  # strict JSON: an undefined metric (NaN) is null
     return 0
 
 
@@ -101,6 +114,9 @@ def cmd_explain(args) -> int:
 
     run, task = _open(args.run)
     frame = read_table(args.input)
+    if not 1 <= args.row <= len(frame):
+        valid = f"choose a row from 1 to {len(frame)}" if len(frame) else "it has no rows"
+        raise DataError(f"--row {args.row} is out of range: {args.input} has {len(frame)} rows; {valid}")
     exp = task.explain(run, (frame, args.row - 1))
     _print(f"score {exp.score:.4f} (baseline {exp.baseline_score:.4f}); {exp.method}")
     for name, value in zip(exp.names, exp.values):
@@ -128,9 +144,35 @@ def cmd_demo(args) -> int:
     app = demo.REPO_ROOT / "apps" / "app.py"
     if not app.is_file():
         raise RunError(f"the demo app is missing: {app}")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    _print(f"starting the demo app on http://localhost:{args.port}")
-    return subprocess.call(cmd)
+    if not 1 <= args.port <= 65535:
+        raise ConfigError(f"--port must be between 1 and 65535, received {args.port}")
+    if args.max_upload_mb < 1:
+        raise ConfigError(f"--max-upload-mb must be at least 1, received {args.max_upload_mb}")
+    host = demo.DEMO_HOST if args.host is None else args.host.strip()
+    if not host or any(c.isspace() for c in host):
+        raise ConfigError(f"--host must be an address or host name, received {args.host!r}")
+    # The default root may not exist yet (no run trained); one that was asked for must.
+    if args.runs_root is not None and not args.runs_root.is_dir():
+        raise RunError(f"--runs-root is not a directory: {args.runs_root}")
+    runs_root = (args.runs_root or demo.DEFAULT_RUNS_ROOT).absolute()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.address", host,
+        "--server.port", str(args.port),
+        "--server.maxUploadSize", str(args.max_upload_mb),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    private = host in demo.LOOPBACK_HOSTS
+    if not private:
+        print(
+            f"dlsuite: warning: the demo app listens on {host}:{args.port}; anyone who can reach that port can use "
+            f"the models, upload files and open every run under {runs_root}",
+            file=sys.stderr,
+            flush=True,
+        )
+    _print(f"starting the demo app on http://{'localhost' if private else host}:{args.port} (runs root: {runs_root})")
+    return subprocess.call(cmd, env={**os.environ, demo.RUNS_ROOT_ENV: str(runs_root)})
 
 
 def _hub_list(args) -> int:

@@ -23,6 +23,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from shared import demo
+
     parser = _Parser(prog="dlsuite", description="Applied deep learning on Keras 3: train, evaluate, serve and demo domain models.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -34,8 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="training data (sets data.path): a file, or a directory from `dlsuite data pack`; default: the domain's synthetic demo data")
     p.add_argument("--config", action="append", default=[], help="YAML file merged over the preset (repeatable)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override one config key, e.g. trainer.epochs=3")
-    p.add_argument("--run-dir", type=Path, help="write the run here instead of runs/<domain>/<task>-<time>")
-    p.add_argument("--resume", type=Path, metavar="RUN", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--run-dir", type=Path, help="write the run here (a new or empty directory) instead of runs/<domain>/<task>-<time>")
+    p.add_argument("--resume", type=Path, metavar="RUN", help="continue an interrupted run from its last checkpoint, with its saved config")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --run-dir with a new one")
 
     p = sub.add_parser("data", help="prepare data larger than memory: pack it into sharded TFRecords")
     data = p.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -69,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="launch the Streamlit demo app, or build its demo models")
     p.add_argument("--build", action="store_true", help="train the small demo models into data/demo_models and exit")
     p.add_argument("--only", action="append", default=[], metavar="DOMAIN", help="with --build: only these domains")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=int, default=8501, help="port the app listens on (default 8501)")
+    p.add_argument("--host", metavar="HOST", help="address to listen on instead of 127.0.0.1, e.g. 0.0.0.0; anyone who can reach the port can then use the models and upload files")
+    p.add_argument("--runs-root", type=Path, metavar="DIR", help=f"the app offers the demo models plus the runs under DIR (default: {demo.DEFAULT_RUNS_ROOT}/ under the working directory)")
+    p.add_argument("--max-upload-mb", type=int, default=demo.MAX_UPLOAD_MB, metavar="N", help=f"largest file a visitor may upload, in MB (default {demo.MAX_UPLOAD_MB})")
 
     p = sub.add_parser("hub", help="TF Hub backbones: list known handles, build the offline ones")
     hub = p.add_subparsers(dest="hub_command", required=True, parser_class=_Parser)

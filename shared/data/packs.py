@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -143,9 +143,13 @@ def read_pack(path: str | Path, domain: str, verify: bool = True) -> dict:
         raise DataError(f"{file} has pack format {info['format']!r}; this version reads format {FORMAT_VERSION}; pack the data again")
     if info["domain"] != domain:
         raise DataError(f"{path} holds data packed for {info['domain']!r}, not {domain!r}")
+    splits = info["splits"] if isinstance(info["splits"], dict) else {}
     for name in SPLIT_NAMES:
         manifest = (verify_shards if verify else read_manifest)(path / name)
-        listed = info["splits"].get(name, {}).get("rows") if isinstance(info["splits"], dict) else None
+        entry = splits.get(name)
+        listed = entry.get("rows") if isinstance(entry, dict) else None
         if listed != manifest["rows"]:
-            raise DataError(f"{file} lists {listed} rows for the {name} split but its manifest has {manifest['rows']}; pack the data again")
+            raise DataError(f"{file} lists {listed!r} rows for the {name} split but its manifest has {manifest['rows']}; pack the data again")
+        if info["spec"] != manifest["spec"]:
+            raise DataError(f"{file} describes other columns (spec) than the {name} split's manifest; pack the data again")
     return info

@@ -7,7 +7,7 @@ padded per batch (`padded_shapes`) or grouped into length buckets
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 def batched(

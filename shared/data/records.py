@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -190,7 +190,7 @@ class ShardWriter:
         self.shards.append({"file": path.name, "rows": self._in_shard, "sha256": sha256(path)})
         self._in_shard = 0
 
-    def __enter__(self) -> "ShardWriter":
+    def __enter__(self) -> ShardWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -248,10 +248,45 @@ def read_manifest(out_dir: str | Path, missing_ok: bool = False) -> dict | None:
         raise DataError(f"{path} is unreadable: it is not a shard manifest")
     if manifest.get("layout", 1) != LAYOUT:
         raise DataError(
-            f"{path} describes shards of record layout {manifest.get('layout', 1)}, from another version of dlsuite; "
+            f"{path} describes shards of record layout {manifest.get('layout', 1)!r}, from another version of dlsuite; "
             f"this version reads layout {LAYOUT}: write or pack the data again"
         )
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise DataError(f"{path} is damaged: {problem}; write or pack the data again")
     return manifest
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _manifest_problem(manifest: dict) -> str | None:
+    """What is wrong with a parsed manifest's spec, rows and shard list, or None."""
+    spec, shards = manifest["spec"], manifest["shards"]
+    if not isinstance(spec, dict) or not spec:
+        return "its spec is not a non-empty mapping of columns"
+    for name, column in spec.items():
+        if not isinstance(column, dict) or column.get("dtype") not in _LISTS:
+            return f"column {name!r} has no dtype among {', '.join(_LISTS)}"
+        shape = column.get("shape", [])
+        if not isinstance(shape, list) or not all(_count(d) and d > 0 for d in shape):
+            return f"column {name!r} has shape {shape!r}, not a list of positive sizes"
+        if name.startswith(GROUP_PREFIX):
+            return f"column name {name!r} is reserved for the record layout"
+    if not _count(manifest["rows"]):
+        return f"rows is {manifest['rows']!r}, not a row count"
+    if not isinstance(shards, list) or not all(isinstance(sh, dict) for sh in shards):
+        return "its shard list is not a list of shard entries"
+    for shard in shards:
+        file = shard.get("file")
+        if not isinstance(file, str) or not file or Path(file).name != file or file in (".", ".."):
+            return f"shard file {file!r} is not a file name in the shard directory"
+        if not _count(shard.get("rows")) or not isinstance(shard.get("sha256"), str):
+            return f"shard {file!r} lacks its row count or checksum"
+    if sum(shard["rows"] for shard in shards) != manifest["rows"]:
+        return f"its shards hold {sum(shard['rows'] for shard in shards)} rows in all, not the {manifest['rows']} it lists"
+    return None
 
 
 def shard_counts(root: str | Path, splits: tuple[str, ...] = ("train", "validation")) -> dict[str, int]:
@@ -276,22 +311,39 @@ def verify_shards(out_dir: str | Path) -> dict:
     return manifest
 
 
+# Failures met while streaming shards that mean the files are damaged or do
+# not hold the records their manifest describes: any data loss, a count that
+# differs from the manifest's, and a record that does not parse as its spec.
+_READ_FAILURES = {
+    "DataLossError": (),
+    "FailedPreconditionError": ("was expected to contain",),
+    "InvalidArgumentError": ("is required but could not be found", "parse", "Key: ", "Feature: "),
+}
+
+
 @contextlib.contextmanager
 def shard_errors(*roots: str | Path) -> Iterator[None]:
-    """Report a corrupt record met while streaming shards as one `DataError` line.
+    """Report a damaged shard met while streaming as one `DataError` line.
 
-    TensorFlow raises `DataLossError` ("corrupted record at 1234") from
-    wherever the dataset is iterated, without naming the file. On that error
-    the shard sets under `roots` (any directory holding a manifest) are
-    checked against their checksums, so the message names the damaged shard
-    when it can.
+    TensorFlow raises `DataLossError` ("corrupted record at 1234"), a
+    cardinality or a parse error from wherever the dataset is iterated,
+    without naming the file. On such an error the shard sets under `roots`
+    (any directory holding a manifest) are checked against their checksums,
+    so the message names the damaged shard when it can. Other errors pass.
     """
     import tensorflow as tf
 
     try:
         yield
-    except tf.errors.DataLossError as exc:
-        detail = first_line(exc)  # e.g. "corrupted record at 198"
+    except (tf.errors.OpError, UnicodeDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            # TensorFlow quotes an unparsable record in its message and fails decoding it.
+            detail = "a record does not parse as an Example"
+        else:
+            detail = first_line(exc)  # e.g. "corrupted record at 198"
+            markers = _READ_FAILURES.get(type(exc).__name__)
+            if markers is None or (markers and not any(m in str(exc) for m in markers)):
+                raise
         for root in map(Path, roots):
             for manifest in sorted(root.rglob(MANIFEST)) if root.is_dir() else ():
                 try:
@@ -313,31 +365,79 @@ def parse_spec(spec: Spec) -> dict:
     return features
 
 
-def unpack(parsed: dict, spec: Spec) -> dict:
-    """Parsed records (one or a batch) as a dict of the spec's columns, in spec order."""
+def unpack(parsed: dict, spec: Spec, groups: Mapping[str, list[str]] | None = None) -> dict:
+    """Parsed records (one or a batch) as a dict of the spec's columns, in spec order.
+
+    Args:
+        parsed: dict. What `tf.io.parse_example` returned for `parse_spec(spec)`.
+        spec: dict of name -> {"dtype", "shape"} describing one example.
+        groups: dict of str to list of str, or None. Output name -> scalar
+            columns of one dtype, returned stacked as one `(..., len(columns))`
+            tensor under that name instead of one tensor each; a group equal to
+            the on-disk group of its dtype is returned as parsed, without any
+            copy. A model of a wide table then takes one input per group.
+            Defaults to `None` (every column on its own).
+    """
     import tensorflow as tf
 
-    groups, _ = storage(spec)
+    stored, _ = storage(spec)
+    grouped = _check_groups(groups or {}, spec, stored)
     columns = {k: v for k, v in parsed.items() if not k.startswith(GROUP_PREFIX)}
-    for dtype, names in groups.items():
-        columns.update(zip(names, tf.unstack(parsed[group_name(dtype)], num=len(names), axis=-1)))
-    return {k: columns[k] for k in spec}
+    out = {}
+    for name, names in grouped.items():
+        dtype = spec[names[0]]["dtype"]
+        block = parsed[group_name(dtype)]
+        if names != stored[dtype]:
+            position = {c: i for i, c in enumerate(stored[dtype])}
+            block = tf.gather(block, [position[c] for c in names], axis=-1)
+        out[name] = block
+    taken = {c for names in grouped.values() for c in names}
+    for dtype, names in stored.items():
+        rest = [c for c in names if c not in taken]
+        if rest:
+            unstacked = dict(zip(names, tf.unstack(parsed[group_name(dtype)], num=len(names), axis=-1)))
+            columns.update((c, unstacked[c]) for c in rest)
+    out.update({k: columns[k] for k in spec if k not in taken})
+    return out
 
 
-def batch_parser(spec: Spec) -> Callable:
+def _check_groups(groups: Mapping[str, list[str]], spec: Spec, stored: dict[str, list[str]]) -> dict[str, list[str]]:
+    """`groups` without empty entries, after checking each holds scalar columns of one dtype."""
+    out = {}
+    for name, names in groups.items():
+        names = list(names)
+        if not names:
+            continue
+        unknown = [c for c in names if c not in spec or list(spec[c].get("shape", []))]
+        if unknown:
+            raise ValueError(f"group {name!r} may hold only scalar columns of the spec. Received: columns {unknown}")
+        dtypes = sorted({spec[c]["dtype"] for c in names})
+        if len(dtypes) > 1:
+            raise ValueError(f"group {name!r} mixes dtypes. Received: dtypes {dtypes}")
+        clash = name in spec and name not in names
+        if clash:
+            raise ValueError(f"group name {name!r} is also a column of the spec. Received: groups {sorted(groups)}")
+        out[name] = names
+    return out
+
+
+def batch_parser(spec: Spec, groups: Mapping[str, list[str]] | None = None) -> Callable:
     """A function that parses a batch (1-D string tensor) of serialized examples into a dict of batched tensors.
 
     Parsing a whole batch in one op is several times faster than parsing
     example by example, and serialized records are far cheaper to shuffle
     than parsed feature dicts; `read_records` + `shuffle` + `batch` + this
-    parser is the fast way to train from shards.
+    parser is the fast way to train from shards. `groups` returns scalar
+    columns stacked, as in `unpack`.
     """
     import tensorflow as tf
 
     features = parse_spec(spec)
+    stored, _ = storage(spec)
+    _check_groups(groups or {}, spec, stored)
 
     def parse(serialized):
-        return unpack(tf.io.parse_example(serialized, features), spec)
+        return unpack(tf.io.parse_example(serialized, features), spec, groups)
 
     return parse
 

@@ -10,8 +10,8 @@ the file's row numbers in its `RangeIndex`, so errors name the file's row.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd

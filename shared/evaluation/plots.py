@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -417,15 +416,10 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     Returns:
         `pathlib.Path` of the written file.
     """
+    from shared.runs import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Same directory, so os.replace is a rename on one filesystem.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format="png", dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # The same atomic write as every other run artefact, so a PNG gets the same file mode.
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     return path

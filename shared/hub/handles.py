@@ -9,15 +9,24 @@ A handle is one of:
   cached once works offline;
 - a local SavedModel directory, used as it is.
 
-`HubBackbone` checks a resolved SavedModel against the trusted roots and the
-recorded fingerprint before it runs any of its graph code; see
-`shared/hub/README.md` for the policy.
+Only a layer built in code (for training) may download. Loading a saved
+model resolves with `download=False`, and `HubBackbone` checks the SavedModel
+against the trusted roots and the expected fingerprint (the one recorded in
+the run directory inside `recorded_backbones`, else the one in the file)
+before it runs any of its graph code; see `shared/hub/README.md`.
+
+This module imports TensorFlow only when a handle is resolved.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import shared
@@ -73,13 +82,24 @@ def _offline_message(handle: str, reason: str) -> str:
     )
 
 
-def _resolve_url(handle: str) -> Path:
-    import tensorflow as tf
-    import tensorflow_hub as hub
+def _no_download_message(handle: str) -> str:
+    cache = hub_cache_dir()
+    return (
+        f"loading a saved model never downloads: TF Hub handle {handle!r} is not in the TF Hub cache {cache} "
+        f"(expected {cache_entry(handle).name}/). Fetch it by building the model in code (or hub.resolve), then list "
+        f"{cache} in {TRUSTED_DIRS_ENV} if you trust it; or use a local SavedModel under a trusted folder as the handle"
+    )
 
+
+def _resolve_url(handle: str, download: bool) -> Path:
     entry = cache_entry(handle)
     if entry.is_dir() and any(entry.iterdir()):
         return entry  # what hub.resolve would return, without touching the network
+    if not download:
+        raise HubTrustError(_no_download_message(handle))
+    import tensorflow as tf
+    import tensorflow_hub as hub
+
     if os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0"):
         raise HubError(_offline_message(handle, f"{OFFLINE_ENV} is set so no download is tried"))
     try:
@@ -89,22 +109,28 @@ def _resolve_url(handle: str) -> Path:
         raise HubError(_offline_message(handle, f"download failed ({type(exc).__name__}: {lines[0]})")) from None
 
 
-def resolve_handle(handle: str) -> Path:
+def resolve_handle(handle: str, download: bool = True) -> Path:
     """Return the local SavedModel directory for `handle`.
+
+    Args:
+        handle: str. A registry name, a URL or a local SavedModel directory.
+        download: bool. Whether a URL missing from the TF Hub cache may be
+            fetched. Loading a saved model passes `False`. Defaults to `True`.
 
     Raises:
         HubError: unknown name or path, download impossible (offline, cache
             missing), or the directory holds no SavedModel.
+        HubTrustError: `download=False` and the URL is not in the cache.
     """
     if not isinstance(handle, str) or not handle.strip():
         raise HubError(f"a TF Hub handle must be a non-empty string. Received: handle={handle!r}")
     if handle in HUB_MODELS:
         model = HUB_MODELS.get(handle)
-        path = REPO_ROOT / model.local_dir if model.local_dir else _resolve_url(model.handle)
+        path = REPO_ROOT / model.local_dir if model.local_dir else _resolve_url(model.handle, download)
         if model.local_dir and not path.is_dir():
             raise HubError(f"{handle!r} is not built yet ({path} is missing); run `dlsuite hub build {handle}`")
     elif is_url(handle):
-        path = _resolve_url(handle)
+        path = _resolve_url(handle, download)
     else:
         path = Path(handle).expanduser()
         if not path.is_dir():
@@ -138,11 +164,13 @@ def fingerprint(path: str | Path) -> str:
 def trusted_roots() -> list[Path]:
     """Folders whose SavedModels safe loading accepts.
 
-    The TF Hub cache, the suite's own `data/hub/`, and every folder listed in
-    `DLSUITE_TRUSTED_HUB_DIRS` (separated by `os.pathsep`).
+    The suite's own `data/hub/` and every folder listed in
+    `DLSUITE_TRUSTED_HUB_DIRS` (separated by `os.pathsep`). The TF Hub
+    download cache is not one: whatever URL a `.keras` file names ends up
+    there, so it holds what others chose. List it to trust it.
     """
     extra = [Path(p).expanduser() for p in os.environ.get(TRUSTED_DIRS_ENV, "").split(os.pathsep) if p.strip()]
-    return [hub_cache_dir(), LOCAL_HUB_DIR, *extra]
+    return [LOCAL_HUB_DIR, *extra]
 
 
 def is_trusted(path: str | Path) -> bool:
@@ -152,19 +180,118 @@ def is_trusted(path: str | Path) -> bool:
     return any(real.is_relative_to(root.resolve()) for root in trusted_roots())
 
 
-def check_trusted(path: Path, handle: str) -> None:
+def check_trusted(path: Path, handle: str, safe: bool = True) -> None:
+    """Refuse (in safe mode; warn otherwise) a SavedModel outside the trusted roots."""
     if not is_trusted(path):
         roots = os.pathsep.join(str(r) for r in trusted_roots())
-        raise HubTrustError(
-            f"safe loading refused the SavedModel of handle {handle!r} at {path}: it is outside the "
-            f"trusted roots ({roots}). Add its folder to {TRUSTED_DIRS_ENV}, copy it under {LOCAL_HUB_DIR}, "
-            "or load with safe_mode=False if you trust the file"
+        cache_hint = " (the TF Hub download cache is not trusted unless listed there)" if is_url(handle) else ""
+        _refuse(
+            f"a SavedModel outside the trusted roots: handle {handle!r} at {path}; trusted: {roots}. "
+            f"Add its folder to {TRUSTED_DIRS_ENV}{cache_hint}, or copy it under {LOCAL_HUB_DIR}",
+            safe,
         )
 
 
 def fingerprint_mismatch(path: Path, handle: str, expected: str, found: str) -> str:
     return (
-        f"the SavedModel of handle {handle!r} at {path} has fingerprint {found}, but the model was "
-        f"saved with {expected}: the files changed since. Restore the original SavedModel "
+        f"the SavedModel files changed since the model was saved: handle {handle!r} at {path} has fingerprint "
+        f"{found}, but the model was saved with {expected}. Restore the original SavedModel "
         "(or re-train and save the model against the new one)"
     )
+
+
+# --- fingerprints recorded in a run directory ------------------------------------
+
+# Marks entries that were never recorded (a run trained before the runner
+# wrote `hub_backbones`): the fingerprint inside the file is then the one expected.
+NOT_RECORDED = None
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    entries: tuple[tuple[str, str, str], ...] | None  # (layer, handle, fingerprint)
+    source: str
+
+
+_RECORDED: contextvars.ContextVar[_Recorded | None] = contextvars.ContextVar("dlsuite_hub_recorded", default=None)
+
+
+def _parse_entries(entries, source: str) -> tuple[tuple[str, str, str], ...]:
+    fields = ("layer", "handle", "fingerprint")
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and all(isinstance(e.get(f), str) for f in fields) for e in entries
+    ):
+        raise HubTrustError(
+            f"safe loading refused the model: {source} `hub_backbones` must be a list of "
+            f"{{layer, handle, fingerprint}} strings. Received: {str(entries)[:120]}"
+        )
+    return tuple((e["layer"], e["handle"], e["fingerprint"]) for e in entries)
+
+
+@contextlib.contextmanager
+def recorded_backbones(entries, source: str = "the run's metadata.json") -> Iterator[None]:
+    """Load models inside this scope to check backbones against a training record.
+
+    `HubBackbone.from_config` then accepts only layers listed in `entries`
+    (as written by `hub_backbones(model)` at training time), and expects the
+    SavedModel fingerprint recorded there. `entries=None` (`NOT_RECORDED`)
+    falls back to the fingerprint inside the file, which must be present.
+    Loading inside the scope never downloads, even for layers built in code.
+
+    Args:
+        entries: list of dict or None. `{"layer", "handle", "fingerprint"}` each.
+        source: str. Names the record in error messages.
+    """
+    parsed = None if entries is NOT_RECORDED else _parse_entries(entries, source)
+    token = _RECORDED.set(_Recorded(parsed, source))
+    try:
+        yield
+    finally:
+        _RECORDED.reset(token)
+
+
+def loading_a_run() -> bool:
+    """Whether a `recorded_backbones` scope is open."""
+    return _RECORDED.get() is not None
+
+
+def _refuse(problem: str, safe: bool) -> None:
+    if safe:
+        raise HubTrustError(f"safe loading refused {problem}, or load with safe_mode=False if you trust the file")
+    # Unsafe loading was asked for explicitly: say so, then go on.
+    warnings.warn(f"loading with safe_mode=False despite this: {problem}", stacklevel=4)
+
+
+def expected_fingerprint(layer: str, handle: str, saved: str | None, safe: bool) -> str | None:
+    """The fingerprint a loaded `HubBackbone` must match, after checking the record.
+
+    Refuses (in safe mode; warns otherwise) a layer config without a
+    fingerprint, and, inside `recorded_backbones`, a layer the record does not
+    list or whose fingerprint differs from the recorded one.
+    """
+    if not saved:
+        _refuse(
+            f"HubBackbone {layer!r}: its config records no fingerprint for handle {handle!r}, so the SavedModel "
+            "cannot be checked. Re-save the model from code (building the layer fills it in)",
+            safe,
+        )
+    recorded = _RECORDED.get()
+    if recorded is None or recorded.entries is None:
+        return saved or None
+    listed = [fp for name, h, fp in recorded.entries if name == layer and h == handle]
+    if not listed:
+        _refuse(
+            f"HubBackbone {layer!r}: it is not listed in {recorded.source} (hub_backbones), which records what "
+            f"the run was trained with; handle {handle!r}. Restore the run's own model.keras",
+            safe,
+        )
+        return saved or None
+    if saved and saved not in listed:
+        _refuse(
+            f"HubBackbone {layer!r}: {recorded.source} recorded fingerprint {listed[0]} at training time, but "
+            f"the model file records {saved} (handle {handle!r}): model.keras was changed or replaced. "
+            "Restore the run's own model.keras",
+            safe,
+        )
+        return saved
+    return saved or listed[0]

@@ -50,10 +50,10 @@ class HubBackbone(keras.layers.Layer):
     layer loads the SavedModel itself, exposes its variables as Keras
     weights (so their fine-tuned values are stored inside the `.keras` file),
     and records the handle plus a SHA-256 fingerprint of the SavedModel in
-    its config. Reloading re-resolves the handle (offline from the TF Hub
-    cache or a local folder) and, in safe mode, accepts only a SavedModel
-    under a trusted root whose fingerprint matches; see
-    `shared/hub/README.md`.
+    its config. Only a layer built in code downloads its handle; reloading
+    never does. It re-resolves the handle from local files and, in safe
+    mode, accepts only a SavedModel under a trusted root whose fingerprint
+    matches the recorded one; see `shared/hub/README.md`.
 
     Args:
         handle: str. A tfhub.dev or Kaggle Models URL, a local SavedModel
@@ -152,13 +152,19 @@ class HubBackbone(keras.layers.Layer):
         return layer
 
     def _resolve_and_verify(self, loading, safe):
-        path = handles.resolve_handle(self.handle)
-        if loading and safe:
-            handles.check_trusted(path, self.handle)
+        # A loaded file may come from anyone: it gets no download, and its
+        # fingerprint is checked against the run's record before any of the
+        # SavedModel's graph code can run (that happens in `build`).
+        expected = self.fingerprint
+        if loading:
+            expected = handles.expected_fingerprint(self.name, self.handle, self.fingerprint, safe)
+        path = handles.resolve_handle(self.handle, download=not loading)
+        if loading:
+            handles.check_trusted(path, self.handle, safe)
         found = handles.fingerprint(path)
-        if self.fingerprint and found != self.fingerprint:
-            message = handles.fingerprint_mismatch(path, self.handle, self.fingerprint, found)
-            if safe:
+        if expected and found != expected:
+            message = handles.fingerprint_mismatch(path, self.handle, expected, found)
+            if safe or not loading:
                 raise handles.HubTrustError(message)
             # Unsafe loading was asked for explicitly: go on, since the
             # `.keras` weights replace every variable value anyway.
@@ -168,7 +174,9 @@ class HubBackbone(keras.layers.Layer):
 
     def build(self, input_shape):
         if self._module_dir is None:
-            self._module_dir = self._resolve_and_verify(loading=False, safe=_safe_mode())
+            # Built in code; inside a run's loading scope it still must not fetch.
+            loading = handles.loading_a_run()
+            self._module_dir = self._resolve_and_verify(loading=loading, safe=_safe_mode() or loading)
         # Eagerly (never inside a traced function), and outside the layer's
         # name scope so the variables keep their SavedModel names.
         with tf.init_scope(), tf.name_scope(""):
@@ -337,3 +345,16 @@ class HubBackbone(keras.layers.Layer):
             "fingerprint": self.fingerprint,
             "endpoint": self.endpoint,
         }
+
+
+def hub_backbones(model) -> list[dict]:
+    """What the runner records in metadata.json: each backbone's layer, handle and fingerprint.
+
+    Loading the run inside `handles.recorded_backbones(...)` checks the model
+    file against this record.
+    """
+    return [
+        {"layer": layer.name, "handle": layer.handle, "fingerprint": layer.fingerprint}
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, HubBackbone)
+    ]

@@ -10,19 +10,25 @@ the self-describing run directory. It never builds domain objects itself.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
+import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared import model_card, runs
+import yaml
+
+from shared import model_card, run_files, runs
 from shared.config import dump, validate
 from shared.errors import ConfigError, RunError
 from shared.progress import Stages, keras_verbosity
+from shared.run_lock import LOCK_NAME, RunLock
 from shared.training.cluster import read_tf_config
 
 log = logging.getLogger(__name__)
@@ -35,34 +41,215 @@ class RunResult:
     history: dict
 
 
-def prepare_run(task, cfg, run_dir: Path | None = None) -> Path:
+# An `--overwrite` moves the old run here first and deletes it once the new
+# config is written; a start that finds it (after a crash) deletes it.
+REPLACED_NAME = ".replaced-run.old"
+_SHOWN_CHANGES = 3
+_UNSET = object()
+
+
+def prepare_run(task, cfg, run_dir: Path | None = None, *, overwrite: bool = False) -> Path:
     """Create the run directory and write the resolved config into it.
+
+    An existing `run_dir` must be empty: one that holds a run is refused
+    (with the config keys that differ, or a pointer to `--resume` when none
+    do) unless `overwrite` is set, and one that holds other files is always
+    refused. Call it under the directory's lock (`start_run`) when other
+    processes may write the same directory.
 
     In a multi-worker cluster (`TF_CONFIG`), every worker names the same
     `run_dir` and only the chief writes it.
     """
+    if not _writes_run_dir(run_dir):
+        return run_dir
+    replaced = None
+    if run_dir is None:
+        run_dir = runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name)
+    else:
+        _make_dir(run_dir)
+        replaced = _claim_for_new_run(run_dir, cfg, overwrite)
+    runs.write_text(run_dir / "config.yaml", dump(cfg))
+    runs.write_status(run_dir, "running")
+    if replaced is not None:
+        shutil.rmtree(replaced, ignore_errors=True)
+    return run_dir
+
+
+@contextlib.contextmanager
+def start_run(task, cfg, run_dir: Path | None = None, *, overwrite: bool = False) -> Iterator[Path]:
+    """`prepare_run` under the run directory's lock, held until the block ends.
+
+    Yields the run directory. The lock (`shared.run_lock.RunLock`) makes
+    this process its only writer; in a multi-worker cluster only the chief
+    takes it, since the other workers only read the directory.
+    """
+    if not _writes_run_dir(run_dir):
+        yield prepare_run(task, cfg, run_dir)
+        return
+    if run_dir is None:
+        run_dir = runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name)
+    else:
+        _make_dir(run_dir)
+    with RunLock(run_dir):
+        yield prepare_run(task, cfg, run_dir, overwrite=overwrite)
+
+
+def load_for_resume(task_lookup, run_dir: Path, expected=None) -> tuple[Any, Any]:
+    """Re-open an interrupted run: its config and task come from the directory.
+
+    `expected`, a config the caller resolved from its own options, must
+    equal the saved one.
+    """
+    if not (run_dir / "config.yaml").is_file():
+        raise RunError(f"cannot resume {run_dir}: no config.yaml there (is it a run directory?)")
+    run = runs.Run(run_dir)
+    if expected is not None:
+        changes = config_changes(run.config_data, expected)
+        if changes:
+            raise RunError(f"cannot resume {run_dir} with another config ({_show_changes(changes)}); give `dlsuite train --resume {run_dir}` alone to continue it as saved")
+    task = task_lookup(run.domain_name, run.task_name)
+    return task, validate(task.config_schema(), run.config_data)
+
+
+@contextlib.contextmanager
+def resume_run(task_lookup, run_dir: Path, expected=None) -> Iterator[tuple[Any, Any]]:
+    """`load_for_resume` under the run directory's lock, held until the block ends.
+
+    Yields `(task, cfg)`. Once the lock is held, the leftovers of saves that
+    were interrupted (`.NAME.*.tmp`, `.NAME.old`) are removed. In a
+    multi-worker cluster only the chief takes the lock and cleans up.
+    """
+    if not _writes_run_dir(run_dir):
+        yield load_for_resume(task_lookup, run_dir, expected)
+        return
+    if not (run_dir / "config.yaml").is_file():
+        raise RunError(f"cannot resume {run_dir}: no config.yaml there (is it a run directory?)")
+    with RunLock(run_dir):
+        loaded = load_for_resume(task_lookup, run_dir, expected)
+        remove_interrupted_saves(run_dir)
+        yield loaded
+
+
+def config_changes(saved: dict, cfg) -> list[str]:
+    """`key: old -> new` for each config key whose value differs, in `cfg`'s key order."""
+    before = _flatten(saved if isinstance(saved, dict) else {})
+    after = _flatten(yaml.safe_load(dump(cfg)))
+    keys = [*after, *(k for k in before if k not in after)]
+    return [
+        f"{key}: {_show(before.get(key, _UNSET))} -> {_show(after.get(key, _UNSET))}"
+        for key in keys
+        if before.get(key, _UNSET) != after.get(key, _UNSET)
+    ]
+
+
+def remove_interrupted_saves(run_dir: Path) -> list[Path]:
+    """Delete what interrupted atomic writes left in `run_dir`, at any depth.
+
+    `shared.runs.atomic_path` writes into a `.NAME.<random>.tmp` sibling and
+    parks a replaced directory as `.NAME.old`; a process killed meanwhile
+    leaves them behind. Call only while holding the run directory's lock.
+    """
+    removed = []
+    for root, dirs, files in os.walk(run_dir):
+        for name in [*dirs, *files]:
+            if _is_interrupted_save(name):
+                path = Path(root) / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                removed.append(path)
+        dirs[:] = [d for d in dirs if not _is_interrupted_save(d)]
+    if removed:
+        print(f"removed {len(removed)} leftover(s) of interrupted saves from {run_dir}", file=sys.stderr, flush=True)
+    return removed
+
+
+def _is_interrupted_save(name: str) -> bool:
+    return name.startswith(".") and name.endswith((".tmp", ".old"))
+
+
+def _writes_run_dir(run_dir: Path | None) -> bool:
+    """False on a non-chief worker of a cluster, which only reads the shared run directory."""
     cluster = read_tf_config()
     if cluster is not None and cluster.size > 1:
         if run_dir is None:
             raise ConfigError("a multi-worker run needs --run-dir: the same directory for every worker, on storage they share")
-        if not cluster.is_chief:
-            return run_dir
-    if run_dir is None:
-        run_dir = runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name)
-    else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    runs.write_text(run_dir / "config.yaml", dump(cfg))
-    runs.write_status(run_dir, "running")
-    return run_dir
+        return cluster.is_chief
+    return True
 
 
-def load_for_resume(task_lookup, run_dir: Path) -> tuple[Any, Any]:
-    """Re-open an interrupted run: its config and task come from the directory."""
-    if not (run_dir / "config.yaml").is_file():
-        raise RunError(f"cannot resume {run_dir}: no config.yaml there (is it a run directory?)")
-    run = runs.Run(run_dir)
-    task = task_lookup(run.domain_name, run.task_name)
-    return task, validate(task.config_schema(), run.config_data)
+def _make_dir(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"--run-dir {run_dir} is a file, not a directory; choose another path")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _claim_for_new_run(run_dir: Path, cfg, overwrite: bool) -> Path | None:
+    """Check that a new run may be written into `run_dir`; with `overwrite`, move the old run aside.
+
+    Returns the directory the old run was moved into (to delete once the new
+    config is written), or None. Changes nothing when it refuses.
+    """
+    entries = sorted(p.name for p in run_dir.iterdir() if p.name not in (LOCK_NAME, REPLACED_NAME))
+    if not entries:
+        return run_dir / REPLACED_NAME if (run_dir / REPLACED_NAME).exists() else None
+    if "config.yaml" not in entries and "status.json" not in entries:
+        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise RunError(
+            f"--run-dir {run_dir} is not empty and holds no dlsuite run ({shown}); choose a new or empty directory "
+            "(--overwrite replaces only run directories)"
+        )
+    if not overwrite:
+        try:
+            saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            saved = None
+        if not isinstance(saved, dict):
+            raise RunError(f"--run-dir {run_dir} holds a run whose config.yaml is missing or unreadable; choose another --run-dir, or pass --overwrite to replace it")
+        changes = config_changes(saved, cfg)
+        if changes:
+            raise RunError(
+                f"--run-dir {run_dir} already holds a run with another config ({_show_changes(changes)}); "
+                "choose another --run-dir, or pass --overwrite to replace that run"
+            )
+        state = runs.read_status(run_dir).get("state", "unknown")
+        raise RunError(
+            f"--run-dir {run_dir} already holds a run with this config (status: {state}); "
+            f"continue it with `dlsuite train --resume {run_dir}`, or pass --overwrite to train it again from scratch"
+        )
+    # Move everything aside under the lock, config.yaml last: until the new config
+    # is written the directory still reads as the old run, never as a mix.
+    replaced = run_dir / REPLACED_NAME
+    shutil.rmtree(replaced, ignore_errors=True)
+    replaced.mkdir()
+    for name in sorted(entries, key=lambda n: n == "config.yaml"):
+        os.replace(run_dir / name, replaced / name)
+    print(f"--overwrite: replacing the run in {run_dir}", file=sys.stderr, flush=True)
+    return replaced
+
+
+def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _show(value: Any) -> str:
+    if value is _UNSET:
+        return "(unset)"
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _show_changes(changes: list[str]) -> str:
+    more = len(changes) - _SHOWN_CHANGES
+    return "; ".join(changes[:_SHOWN_CHANGES]) + (f"; and {more} more" if more > 0 else "")
 
 
 def train(task, cfg, run_dir: Path) -> RunResult:
@@ -115,6 +302,8 @@ def train(task, cfg, run_dir: Path) -> RunResult:
             from shared.export import export_savedmodel
 
             export_savedmodel(model, out_dir / "saved_model")
+            from shared.hub.layer import hub_backbones
+
             metadata = {
                 "domain": task.domain.name,
                 "task": task.name,
@@ -127,7 +316,10 @@ def train(task, cfg, run_dir: Path) -> RunResult:
                 "limitations": task.limitations,
                 "data": data.provenance,
                 **task.input_spec(data),
+                # Checked when the run is opened, so that another run's model.keras is refused.
+                "signature": run_files.model_signature(model),
                 "task_state": data.state,
+                "hub_backbones": hub_backbones(model),
             }
             runs.write_json(out_dir / "metadata.json", metadata)
             runs.write_text(out_dir / "model_card.md", model_card.render(metadata, metrics))

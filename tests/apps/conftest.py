@@ -1,18 +1,44 @@
 """Fixtures for the Streamlit app tests.
 
-The app reads demo models from `DLSUITE_DEMO_DIR`; every test pins it, to the
-demo models committed under data/demo_models or to an empty folder, so the
-result never depends on what else is on the machine.
+The app reads demo models from `DLSUITE_DEMO_DIR` and trained runs from
+`DLSUITE_RUNS_ROOT`; every test pins both, to the demo models committed
+under data/demo_models or to an empty folder, and to a runs root of its own
+(empty unless the test copies runs into it), so the result never depends on what else
+is on the machine.
 """
 
+import shutil
 from pathlib import Path
 
 import pytest
+
+from shared.demo import RUNS_ROOT_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "apps" / "app.py"
 DEMO_MODELS = ROOT / "data" / "demo_models"
 TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def runs_root(monkeypatch, tmp_path) -> Path:
+    """An empty runs root for the app; tests put runs in it with `copy_run`."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    monkeypatch.setenv(RUNS_ROOT_ENV, str(root))
+    return root
+
+
+@pytest.fixture
+def copy_run(runs_root):
+    """`copy_run(source, name)`: copy the run directory `source` to `name` under the runs root (serving export left out)."""
+
+    def copy(source: Path, name: str) -> Path:
+        target = runs_root / name
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("saved_model"))
+        return target
+
+    return copy
 
 
 @pytest.fixture

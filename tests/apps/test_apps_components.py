@@ -1,6 +1,7 @@
 """The app's small components, called directly."""
 
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -53,3 +54,50 @@ def test_read_uploaded_table_errors_name_the_upload(name, data, message):
     with pytest.raises(DataError) as caught:
         read_uploaded_table(name, data)
     assert str(caught.value) == message
+
+
+class _FakeRun:
+    """Stands in for `shared.runs.Run`: counts opens, loads nothing."""
+
+    opened: list[str] = []
+
+    @classmethod
+    def open(cls, path):
+        cls.opened.append(str(path))
+        return mock.MagicMock(path=path, domain_name="fraud_detection", task_name="classifier")
+
+
+@pytest.fixture
+def fake_loading(monkeypatch, runs_root):
+    from apps.components import loading
+
+    monkeypatch.setattr(loading, "Run", _FakeRun)
+    _FakeRun.opened = []
+    loading.load_run.clear()
+    yield loading
+    loading.load_run.clear()
+
+
+def test_loaded_runs_are_bounded_and_the_least_recently_used_is_dropped(fake_loading, runs_root):
+    bound = fake_loading.LOADED_RUNS_MAX
+    assert 1 <= bound <= 16
+    paths = [str(runs_root / "fraud_detection" / f"run-{i}") for i in range(bound + 1)]
+    for path in paths[:bound]:
+        fake_loading.load_run(path)
+    fake_loading.load_run(paths[0])  # cached, and now the most recently used
+    assert _FakeRun.opened == paths[:bound]
+    fake_loading.load_run(paths[bound])  # one more than the bound drops run-1
+    fake_loading.load_run(paths[0])
+    assert _FakeRun.opened == paths
+    fake_loading.load_run(paths[1])
+    assert _FakeRun.opened == [*paths, paths[1]]
+
+
+def test_load_run_opens_nothing_outside_the_demo_models_and_the_runs_root(fake_loading, tmp_path):
+    from shared.errors import RunError
+
+    with pytest.raises(RunError, match="is neither a demo model nor a run under the runs root"):
+        fake_loading.load_run(str(tmp_path / "elsewhere" / "run"))
+    with pytest.raises(RunError, match="is neither a demo model"):
+        fake_loading.load_run("/etc")
+    assert _FakeRun.opened == []

@@ -189,22 +189,33 @@ def _open_fraud_page(app_path):
     return at
 
 
-def test_without_demo_models_a_typed_run_directory_is_used(no_demo_models, app_path):
+def test_without_demo_models_or_runs_the_page_says_how_to_get_one(no_demo_models, app_path):
     at = _open_fraud_page(app_path)
-    assert any("No demo model of Fraud detection" in w.value for w in at.warning)
-    assert at.selectbox(key=MODEL).options == ["A run directory..."]
-    assert any("Type the path" in i.value for i in at.info)
+    warning = next(w.value for w in at.warning if "No demo model of Fraud detection" in w.value)
+    assert "dlsuite demo --build --only fraud_detection" in warning and "dlsuite train fraud_detection" in warning
+    assert not at.selectbox and not at.text_input
+    assert not at.error
     assert "Alerts" not in _metrics(at)
 
-    missing = no_demo_models / "nowhere"
-    at.text_input(key="fraud_detection:run_path").input(str(missing)).run()
-    assert not at.exception, at.exception
-    assert [e.value for e in at.error] == [f"run directory not found: {missing}"]
 
-    committed = app_path.parents[1] / "data" / "demo_models" / "fraud_detection" / "classifier"
-    at.text_input(key="fraud_detection:run_path").input(str(committed)).run()
+def test_picker_offers_the_demo_models_and_the_runs_under_the_runs_root(demo_models, app_path, runs_root, copy_run, tmp_path):
+    run_dir = copy_run(demo_models / "fraud_detection" / "anomaly", "fraud_detection/anomaly-20250101-120000")
+    copy_run(demo_models / "medical_imaging" / "classifier", "medical_imaging/classifier-20250101-120000")  # another domain
+    outside = copy_run(demo_models / "fraud_detection" / "classifier", "../outside")
+    (runs_root / "fraud_detection" / "linked").symlink_to(outside, target_is_directory=True)
+    at = _open_fraud_page(app_path)
+    picker = at.selectbox(key=MODEL)
+    assert picker.options == [
+        *[f"{get_task('fraud_detection', t).title} - demo, synthetic data" for t in ("classifier", "anomaly", "sequence")],
+        "fraud_detection/anomaly-20250101-120000 - trained run",
+    ]
+    assert picker.value == "classifier"
+    assert not at.text_input  # no path is ever typed
+
+    picker.set_value("run:fraud_detection/anomaly-20250101-120000").run()
     assert not at.exception and not at.error
-    assert "Alerts" in _metrics(at)
+    assert _metrics(at)["Test AUPRC"] == f"{json.loads((run_dir / 'metrics.json').read_text())['auprc']:.3f}"
+    assert any(c.value.startswith(get_task("fraud_detection", "anomaly").title) for c in at.caption)
 
 
 def _fake_run(path, domain: str, model_bytes: bytes):
@@ -215,18 +226,10 @@ def _fake_run(path, domain: str, model_bytes: bytes):
     return path
 
 
-@pytest.mark.parametrize(
-    ("domain", "message"),
-    [
-        ("other_domain", "is a 'other_domain' run; pick a 'fraud_detection' run directory"),
-        ("fraud_detection", "model.keras could not be loaded"),
-    ],
-    ids=["other-domain", "unloadable-model"],
-)
-def test_bad_typed_run_directory_shows_one_error_box(no_demo_models, app_path, tmp_path, domain, message):
-    run_dir = _fake_run(tmp_path / "run", domain, b"not a keras archive")
+def test_unloadable_run_under_the_root_shows_one_error_box(no_demo_models, app_path, runs_root):
+    _fake_run(runs_root / "fraud_detection" / "broken", "fraud_detection", b"not a keras archive")
     at = _open_fraud_page(app_path)
-    at.text_input(key="fraud_detection:run_path").input(str(run_dir)).run()
+    assert at.selectbox(key=MODEL).options == ["fraud_detection/broken - trained run"]
     assert not at.exception, at.exception
     assert len(at.error) == 1
-    assert message in at.error[0].value
+    assert "model.keras could not be loaded" in at.error[0].value

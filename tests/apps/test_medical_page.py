@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,6 @@ SOURCE = "medical_imaging:source"
 DEMO_IMAGE = "medical_imaging:demo_image"
 UPLOAD = "medical_imaging:upload"
 UPLOAD_SOURCE = "Upload PNG, JPEG or DICOM"
-TYPED_PATH = "__path__"
 NOT_A_DEVICE = "NOT A MEDICAL DEVICE"
 
 
@@ -204,33 +204,31 @@ def test_upload_source_waits_for_a_file(medical_demo, app_path):
 # --- model choice ---------------------------------------------------------------------
 
 
-def test_without_demo_models_the_page_warns_and_takes_a_typed_run(no_demo_models, app_path):
+def test_without_demo_models_or_runs_the_page_warns_and_shows_no_prediction(no_demo_models, app_path):
     at = _open(app_path)
     assert any(NOT_A_DEVICE in w.value for w in at.warning)
-    assert any("No demo model of Medical imaging" in w.value for w in at.warning)
-    assert at.selectbox(key=MODEL).options == ["A run directory..."]
-    assert at.selectbox(key=SEGMENTATION).options == ["None", "A run directory..."]
-    assert any("Type the path" in i.value for i in at.info)
+    warning = next(w.value for w in at.warning if "No demo model of Medical imaging" in w.value)
+    assert "dlsuite train medical_imaging --task classifier" in warning
+    assert at.selectbox(key=SEGMENTATION).options == ["None"]
+    assert not at.text_input  # no path is ever typed
     assert not at.error
     assert "Predicted class" not in _metrics(at)
 
-    committed = app_path.parents[1] / "data" / "demo_models" / "medical_imaging"
-    at.text_input(key=f"{MODEL}:run_path").input(str(committed / "segmentation")).run()
-    assert not at.exception, at.exception
-    assert [e.value for e in at.error] == [
-        f"{committed / 'segmentation'} is a 'segmentation' run; pick a 'classifier' run directory of medical_imaging"
-    ]
 
-    at.text_input(key=f"{MODEL}:run_path").input(str(committed / "classifier")).run()
-    _assert_prediction(at, _classes(committed / "classifier"), segmentation=False)
+def test_picker_offers_only_runs_of_its_task_under_the_runs_root(no_demo_models, app_path, copy_run, runs_root):
+    committed = app_path.parents[1] / "data" / "demo_models" / "medical_imaging"
+    copy_run(committed / "classifier", "medical_imaging/classifier-20250101-120000")
+    copy_run(committed / "segmentation", "medical_imaging/segmentation-20250101-120000")
+    at = _open(app_path)
+    assert at.selectbox(key=MODEL).options == ["medical_imaging/classifier-20250101-120000 - trained run"]
+    assert at.selectbox(key=SEGMENTATION).options == ["medical_imaging/segmentation-20250101-120000 - trained run", "None"]
+    assert not at.text_input
+    _assert_prediction(at, _classes(committed / "classifier"))
 
 
 def _run_copy(source: Path, target: Path, metrics: dict) -> Path:
-    """A run directory sharing `source`'s model, with other metrics."""
-    target.mkdir(parents=True)
-    for name in ("config.yaml", "metadata.json"):
-        (target / name).write_bytes((source / name).read_bytes())
-    (target / "model.keras").symlink_to(source / "model.keras")
+    """A run directory with `source`'s files and other metrics."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("saved_model"))
     (target / "metrics.json").write_text(json.dumps(metrics))
     return target
 
@@ -244,15 +242,14 @@ def _run_copy(source: Path, target: Path, metrics: dict) -> Path:
     ],
     ids=["compared", "skipped", "absent"],
 )
-def test_from_scratch_comparison_follows_the_run_metrics(medical_demo, app_path, tmp_path, from_scratch, shown, caption):
+def test_from_scratch_comparison_follows_the_run_metrics(medical_demo, app_path, runs_root, from_scratch, shown, caption):
     source = medical_demo / "classifier"
     metrics = {k: v for k, v in _saved_metrics(source).items() if k not in ("from_scratch", "transfer_beats_scratch")}
     if from_scratch is not None:
         metrics["from_scratch"] = from_scratch
-    run_dir = _run_copy(source, tmp_path / "classifier", metrics)
+    _run_copy(source, runs_root / "medical_imaging" / "classifier-1", metrics)
     at = _open(app_path)
-    at.selectbox(key=MODEL).set_value(TYPED_PATH).run()
-    at.text_input(key=f"{MODEL}:run_path").input(str(run_dir)).run()
+    at.selectbox(key=MODEL).set_value("run:medical_imaging/classifier-1").run()
     _assert_prediction(at, _classes(source))
     cards = _metrics(at)
     assert {k: v for k, v in cards.items() if k.startswith("From scratch")} == shown

@@ -72,5 +72,46 @@ def test_unloadable_model_names_the_problem(tmp_path):
     runs.write_json(tmp_path / "metadata.json", {})
     (tmp_path / "model.keras").write_bytes(b"not a zip archive")
     run = runs.Run.open(tmp_path)
-    with pytest.raises(RunError, match="model.keras could not be loaded .*get_task"):
+    with pytest.raises(RunError, match="model.keras could not be loaded: model.keras is damaged or not a Keras archive"):
         run.model  # noqa: B018
+
+
+def test_artefacts_get_the_mode_of_a_plain_open(tmp_path):
+    from shared.evaluation import plots
+
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}
+    plots.save_figure(plots.training_curves(history), tmp_path / "curves.png")
+    runs.write_json(tmp_path / "metrics.json", {"auprc": 0.5})
+    (tmp_path / "plain.txt").write_text("x")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes["curves.png"] == modes["metrics.json"] == modes["plain.txt"], modes
+
+
+def test_json_text_is_strict():
+    assert json.loads(runs.json_text({"x": float("nan"), "y": [float("-inf"), 1.5]})) == {"x": None, "y": [None, 1.5]}
+
+
+def test_open_validates_each_run_file(tmp_path):
+    (tmp_path / "config.yaml").write_text("domain: d\ntask: t\n")
+    (tmp_path / "model.keras").write_bytes(b"")
+    runs.write_json(tmp_path / "metadata.json", {"parameters": "many"})
+    with pytest.raises(RunError, match=r"metadata.json at parameters: Input should be a valid integer .received 'many'.; restore"):
+        runs.Run.open(tmp_path)
+    runs.write_json(tmp_path / "metadata.json", {"domain": "d", "task": "other"})
+    with pytest.raises(RunError, match="metadata.json describes a d 'other' run but config.yaml a d 't' run"):
+        runs.Run.open(tmp_path)
+    runs.write_json(tmp_path / "metadata.json", {})
+    runs.write_json(tmp_path / "status.json", {"state": "done"})
+    with pytest.raises(RunError, match="status.json at state: Input should be 'running', 'complete', 'failed' or 'interrupted' .received 'done'."):
+        runs.Run.open(tmp_path)
+    runs.write_status(tmp_path, "complete")
+    (tmp_path / "config.yaml").write_text("domain: d\n")
+    with pytest.raises(RunError, match="config.yaml at task: required key is missing"):
+        runs.Run.open(tmp_path)
+    (tmp_path / "config.yaml").write_text("- a list\n")
+    with pytest.raises(RunError, match="config.yaml is not a mapping .received list."):
+        runs.Run.open(tmp_path)
+    (tmp_path / "config.yaml").write_text("domain: d\ntask: t\n")
+    (tmp_path / "metrics.json").write_text("[1, 2]")
+    with pytest.raises(RunError, match="metrics.json is not a JSON object .received list."):
+        runs.Run.open(tmp_path)

@@ -50,9 +50,9 @@ def test_train_save_reload(tmp_path, task_name, overrides):
     frame = fdata.generate_transactions(1000, seed=5)
     arrays, _ = task.model_inputs(run, frame, "t")
     inputs = {k: v for k, v in arrays.items() if k != "label"}
-    keras_scores = run.model.predict(inputs, verbose=0).reshape(-1)
-    served = tf.saved_model.load(str(run_dir / "saved_model"))
     tensors = {k: tf.constant(v.astype(str) if v.dtype == object else v) for k, v in inputs.items()}
+    keras_scores = run.model.predict(tensors, verbose=0).reshape(-1)
+    served = tf.saved_model.load(str(run_dir / "saved_model"))
     served_scores = np.asarray(served.serve(tensors)).reshape(-1)
     np.testing.assert_allclose(keras_scores, served_scores, rtol=1e-5, atol=1e-6)
     assert np.isfinite(keras_scores).all()

@@ -145,10 +145,24 @@ def test_verify_decode_finds_files_corrupt_inside(png_tree, tmp_path):
     for i in range(60, len(data) - 40, 5):  # corrupt the image data, keep the end chunk
         data[i] ^= 0x5A
     victim.write_bytes(bytes(data))
-    assert len(load_images(MedicalDataConfig(path=str(root)))) == 90  # header check passes
+    for verify in ("header", "decode"):  # the header check reads every PNG chunk's CRC
+        with pytest.raises(DataError) as excinfo:
+            load_images(MedicalDataConfig(path=str(root), verify=verify))
+        assert_one_line(excinfo, str(victim), "corrupt")
+
+    # Chunks intact (lengths, CRCs, end chunk) but the image data stops halfway:
+    # the header check passes, the default full decode finds it.
+    import struct
+    import zlib
+
+    png = (png_tree / "normal" / victim.name).read_bytes()
+    start = png.index(b"IDAT") - 4
+    half = png[start + 8 : start + 8 + struct.unpack(">I", png[start : start + 4])[0] // 2]
+    victim.write_bytes(png[:start] + struct.pack(">I", len(half)) + b"IDAT" + half + struct.pack(">I", zlib.crc32(b"IDAT" + half)) + png[-12:])
+    assert len(load_images(MedicalDataConfig(path=str(root), verify="header"))) == 90
     with pytest.raises(DataError) as excinfo:
-        load_images(MedicalDataConfig(path=str(root), verify="decode"))
-    assert_one_line(excinfo, str(victim), "corrupt")
+        load_images(MedicalDataConfig(path=str(root)))
+    assert_one_line(excinfo, str(victim), "truncated or corrupt")
 
 
 def test_truncated_file_found_when_loading(png_tree, tmp_path):

@@ -143,3 +143,35 @@ def test_unreadable_manifest(tmp_path):
     (tmp_path / records.MANIFEST).write_text('["not", "a manifest"]')
     with pytest.raises(DataError, match="is unreadable"):
         records.read_shards(tmp_path)
+
+
+def test_batch_parser_returns_groups_of_scalar_columns_stacked():
+    import tensorflow as tf
+
+    spec = {**SPEC, "z": {"dtype": "float", "shape": []}}
+    cols = {**columns(3), "z": np.array([7.0, 8.0, 9.0], "float32")}
+    serialized = tf.constant(records.serialize(cols, spec))
+    # The whole on-disk group, a reordered subset of it, and the columns left over.
+    parsed = records.batch_parser(spec, {"numeric": ["x", "z"], "text": ["s"]})(serialized)
+    assert sorted(parsed) == ["h", "numeric", "text", "y"]
+    np.testing.assert_array_equal(parsed["numeric"].numpy(), np.stack([cols["x"], cols["z"]], axis=1))
+    np.testing.assert_array_equal(parsed["text"].numpy()[:, 0], cols["s"].astype(bytes))
+    np.testing.assert_array_equal(parsed["y"].numpy(), cols["y"])
+    reordered = records.batch_parser(spec, {"numeric": ["z"], "empty": []})(serialized)
+    assert "empty" not in reordered
+    np.testing.assert_array_equal(reordered["numeric"].numpy()[:, 0], cols["z"])
+    np.testing.assert_array_equal(reordered["x"].numpy(), cols["x"])
+
+
+@pytest.mark.parametrize(
+    "groups, message",
+    [
+        ({"g": ["h"]}, r"only scalar columns of the spec. Received: columns \['h'\]"),
+        ({"g": ["nope"]}, r"Received: columns \['nope'\]"),
+        ({"g": ["x", "s"]}, r"mixes dtypes. Received: dtypes \['float', 'string'\]"),
+        ({"y": ["x"]}, "also a column of the spec"),
+    ],
+)
+def test_bad_groups_are_refused(groups, message):
+    with pytest.raises(ValueError, match=message):
+        records.batch_parser(SPEC, groups)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from shared.data.splits import SplitConfig, StreamingSplit, split, stable_uniform, time_cutoffs
-from shared.errors import ConfigError, DataError
+from shared.errors import DataError
 
 
 def test_random_split_is_stratified_and_seeded():

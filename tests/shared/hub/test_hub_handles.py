@@ -11,7 +11,7 @@ import tensorflow_hub as hub
 from tensorflow_hub import compressed_module_resolver
 
 from shared.errors import DlsuiteError
-from shared.hub import HubBackbone, HubError, handles, resolve_handle
+from shared.hub import HubBackbone, HubError, HubTrustError, handles, resolve_handle
 
 TFHUB_HANDLE = "https://tfhub.dev/google/nnlm-en-dim50/2"
 
@@ -46,7 +46,7 @@ def test_failed_download_is_one_line():
     assert "download failed (URLError" in message and "not in the TF Hub cache" in message
 
 
-def test_cached_url_handle_resolves_offline_and_loads_safely(tiny_hub, make_model, images, tmp_path, monkeypatch):
+def test_cached_url_handle_resolves_offline_and_loads_safely(tiny_hub, make_model, images, tmp_path, monkeypatch, trust):
     handle = "https://tfhub.dev/dlsuite-test/tiny/1"
     entry = handles.cache_entry(handle)
     # The suite names cache entries exactly as tensorflow_hub does.
@@ -57,7 +57,10 @@ def test_cached_url_handle_resolves_offline_and_loads_safely(tiny_hub, make_mode
     assert Path(hub.resolve(handle)) == entry  # tensorflow_hub's own resolver agrees, offline
     model = make_model(HubBackbone(handle))
     model.save(tmp_path / "model.keras")
-    # The TF Hub cache is a trusted root: no DLSUITE_TRUSTED_HUB_DIRS needed.
+    # The TF Hub download cache holds whatever URL a file named: not trusted until listed.
+    with pytest.raises(HubTrustError, match="outside the trusted roots"):
+        keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    trust(entry.parent)
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     np.testing.assert_array_equal(loaded.predict(images, verbose=0), model.predict(images, verbose=0))
 
@@ -105,9 +108,10 @@ def test_fingerprint_covers_graph_index_and_assets(tiny_hub, tmp_path):
 def test_trusted_roots(tiny_hub, trust, tmp_path):
     assert not handles.is_trusted(tiny_hub)
     assert handles.is_trusted(handles.LOCAL_HUB_DIR / "fashion-cnn-64")
-    assert handles.is_trusted(Path(os.environ["TFHUB_CACHE_DIR"]) / "abc")
-    trust(tmp_path / "elsewhere", tiny_hub.parent)
+    assert not handles.is_trusted(Path(os.environ["TFHUB_CACHE_DIR"]) / "abc")
+    trust(tmp_path / "elsewhere", tiny_hub.parent, os.environ["TFHUB_CACHE_DIR"])
     assert handles.is_trusted(tiny_hub)
+    assert handles.is_trusted(Path(os.environ["TFHUB_CACHE_DIR"]) / "abc")
     # A link inside a trusted root is judged by where it points.
     (tmp_path / "elsewhere").mkdir()
     link = tmp_path / "elsewhere" / "link"

@@ -155,3 +155,82 @@ def test_dataset_missing_features_is_an_error():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TabularEncoder(**kwargs)
+
+
+def grouped(rows=ROWS):
+    """ROWS as the two inputs of an encoder with `grouped_inputs=True`."""
+    return {
+        "numeric": np.stack([rows[name] for name in NUMERIC], axis=1),
+        "categorical": np.stack([rows[name] for name in CATEGORICAL], axis=1),
+    }
+
+
+def test_grouped_inputs_encode_like_one_input_per_feature():
+    per_feature = adapted()
+    encoder = TabularEncoder(NUMERIC, CATEGORICAL, embedding_dim=3, grouped_inputs=True)
+    encoder.adapt(tf.data.Dataset.from_tensor_slices(grouped()).batch(4))
+    assert encoder.get_config()["vocabularies"] == per_feature.get_config()["vocabularies"]
+    encoder(grouped())
+    per_feature(ROWS)
+    for mine, theirs in zip(encoder.embeddings, per_feature.embeddings):
+        mine.set_weights(theirs.get_weights())
+    np.testing.assert_allclose(encoder(grouped()), per_feature(ROWS), atol=1e-6)
+    assert encoder.feature_slices() == per_feature.feature_slices()
+
+
+@pytest.mark.parametrize("numeric, categorical", [(NUMERIC, []), ([], CATEGORICAL)])
+def test_grouped_inputs_of_one_type_only(numeric, categorical):
+    inputs = {k: v for k, v in grouped().items() if (k == "numeric" and numeric) or (k == "categorical" and categorical)}
+    encoder = TabularEncoder(numeric, categorical, embedding_dim=2, grouped_inputs=True)
+    encoder.adapt(tf.data.Dataset.from_tensor_slices(inputs).batch(4))
+    assert encoder(inputs).shape == (6, len(numeric) + 2 * len(categorical))
+
+
+def test_grouped_model_saves_and_reloads_in_safe_mode(tmp_path):
+    encoder = TabularEncoder(NUMERIC, CATEGORICAL, embedding_dim=3, grouped_inputs=True)
+    encoder.adapt(tf.data.Dataset.from_tensor_slices(grouped()).batch(4))
+    inputs = {
+        "numeric": keras.Input((2,), dtype="float32", name="numeric"),
+        "categorical": keras.Input((2,), dtype="string", name="categorical"),
+    }
+    model = keras.Model(inputs, keras.layers.Dense(1)(encoder(inputs)))
+    rows = dict(ROWS, city=np.array(["berlin", "rome", "paris", "oslo", "paris", "rome"]))
+    batch = {k: tf.constant(v) for k, v in grouped(rows).items()}
+    path = tmp_path / "grouped.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict(batch, verbose=0), model.predict(batch, verbose=0), rtol=1e-6)
+    assert reloaded.get_layer(encoder.name).get_config()["grouped_inputs"] is True
+
+
+def test_grouped_inputs_under_mixed_precision(mixed_precision):
+    rows = dict(ROWS, income=np.array([1e5, 2e5, 3e5, 5e5, 9e5, 1e6], "float32"))
+    encoder = TabularEncoder(NUMERIC, CATEGORICAL, embedding_dim=3, grouped_inputs=True)
+    encoder.adapt(tf.data.Dataset.from_tensor_slices(grouped(rows)).batch(4))
+    outputs = encoder(grouped(rows))
+    assert outputs.dtype == "float16"
+    assert np.all(np.isfinite(np.asarray(outputs, "float32")))
+
+
+def test_a_thousand_numeric_columns_build_as_one_input():
+    names = [f"x{i}" for i in range(1000)]
+    values = np.random.default_rng(0).normal(3.0, 2.0, size=(64, 1000)).astype("float32")
+    encoder = TabularEncoder(names, [], grouped_inputs=True)
+    encoder.adapt(tf.data.Dataset.from_tensor_slices({"numeric": values}).batch(32))
+    inputs = {"numeric": keras.Input((1000,), name="numeric")}
+    model = keras.Model(inputs, encoder(inputs))
+    assert len(model.inputs) == 1 and model.output.shape == (None, 1000)
+    np.testing.assert_allclose(np.asarray(model({"numeric": values})).mean(axis=0), 0.0, atol=1e-4)
+
+
+def test_grouped_inputs_of_the_wrong_width_or_missing_are_an_error():
+    encoder = TabularEncoder(NUMERIC, CATEGORICAL, embedding_dim=3, grouped_inputs=True)
+    encoder.adapt(tf.data.Dataset.from_tensor_slices(grouped()).batch(4))
+    with pytest.raises(ValueError, match=r"Input 'numeric' must have 2 columns, one per feature. Received: shape \(6, 3\)"):
+        encoder(dict(grouped(), numeric=np.zeros((6, 3), "float32")))
+    with pytest.raises(ValueError, match=r"lack features \['categorical'\]"):
+        TabularEncoder(NUMERIC, CATEGORICAL, grouped_inputs=True)({"numeric": grouped()["numeric"]})
+    with pytest.raises(ValueError, match=r"dataset lacks features \['categorical'\]"):
+        TabularEncoder(NUMERIC, CATEGORICAL, grouped_inputs=True).adapt(
+            tf.data.Dataset.from_tensor_slices({"numeric": grouped()["numeric"]}).batch(4)
+        )
