@@ -34,3 +34,22 @@ def fuzz_settings(**overrides):
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         **overrides,
     )
+
+
+def run_cli(capsys, *argv):
+    """Run `dlsuite ARGV...` in this process; return (exit code, stdout, stderr)."""
+    from shared.cli.main import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_error_line(err: str, *fragments: str) -> str:
+    """Progress lines aside, stderr holds one `dlsuite: error:` line with `fragments`, and no traceback."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("dlsuite: error:")]
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

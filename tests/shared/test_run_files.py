@@ -11,24 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests_support import one_error_line
+from tests_support import run_cli as run
 
 from shared import runs
-from shared.cli.main import main
 
 DEMO_MODELS = Path(__file__).resolve().parents[2] / "data" / "demo_models"
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith("dlsuite: error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def copy_run(source: Path, target: Path) -> Path:

@@ -112,6 +112,15 @@ def test_seeds_decode():
                 check_image(mdata.decode_path(_write(Path(folder), suffix, data, f"seed{i}"), CFG))
 
 
+def check_and_decode(path: Path) -> None:
+    """The header check, then the decoder: each succeeds or raises one line naming the file."""
+    for read in (lambda p: mdata.check_file(p, CFG), lambda p: check_image(mdata.decode_path(p, CFG))):
+        try:
+            read(path)
+        except DlsuiteError as exc:
+            check_message(exc, str(path))
+
+
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
 @fuzz_settings()
 @given(data=st.data())
@@ -119,11 +128,7 @@ def test_pillow_reader(suffix, data):
     content = data.draw(mutated(suffix))
     with tempfile.TemporaryDirectory() as folder:
         path = _write(Path(folder), suffix, content)
-        for read in (lambda p: mdata.check_file(p, CFG), lambda p: check_image(mdata.decode_path(p, CFG))):
-            try:
-                read(path)
-            except DlsuiteError as exc:
-                check_message(exc, str(path))
+        check_and_decode(path)
 
 
 @fuzz_settings()
@@ -131,11 +136,7 @@ def test_pillow_reader(suffix, data):
 def test_dicom_reader(content):
     with tempfile.TemporaryDirectory() as folder:
         path = _write(Path(folder), ".dcm", content)
-        for read in (lambda p: mdata.check_file(p, CFG), lambda p: check_image(mdata.decode_path(p, CFG))):
-            try:
-                read(path)
-            except DlsuiteError as exc:
-                check_message(exc, str(path))
+        check_and_decode(path)
 
 
 @fuzz_settings()

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tests_support import one_error_line
 
 from domains.medical_imaging import data as mdata
 from shared.cli.main import main
@@ -149,14 +150,6 @@ EXPECTED = {
 KINDS = list(EXPECTED)
 
 
-def one_error_line(err: str, *fragments: str) -> str:
-    """Progress lines aside, stderr holds one `dlsuite: error:` line with `fragments`, and no traceback."""
-    assert "Traceback" not in err, err
-    lines = [line for line in err.splitlines() if line.startswith("dlsuite: error:")]
-    assert len(lines) == 1, err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def cli(capsys, *argv) -> tuple[int, str, str]:

@@ -6,21 +6,10 @@ import shutil
 
 import pandas as pd
 import pytest
+from tests_support import one_error_line
+from tests_support import run_cli as run
 
 from shared.cli.main import main
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith("dlsuite: error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def test_list(capsys):
