@@ -12,9 +12,12 @@ import os
 import sys
 from pathlib import Path
 
+from shared.cli import native_logs
 from shared.errors import DlsuiteError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Decided before the default below is set: a user's own log level wins.
+_QUIET_NATIVE_LOGS = native_logs.LOG_LEVEL_ENV not in os.environ
+os.environ.setdefault(native_logs.LOG_LEVEL_ENV, "2")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,5 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def console() -> int:
+    """The `dlsuite` command: `main()` with TensorFlow's C++ start-up logging filtered out."""
+    if _QUIET_NATIVE_LOGS:
+        native_logs.filter_native_logs()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())
