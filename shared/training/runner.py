@@ -200,7 +200,8 @@ def _claim_for_new_run(run_dir: Path, cfg, overwrite: bool) -> Path | None:
             f"--run-dir {run_dir} is not empty and holds no dlsuite run ({shown}); choose a new or empty directory "
             "(--overwrite replaces only run directories)"
         )
-    if not overwrite:
+    replaceable = not overwrite and _failed_before_training(run_dir, entries)
+    if not overwrite and not replaceable:
         try:
             saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError, UnicodeDecodeError):
@@ -225,8 +226,19 @@ def _claim_for_new_run(run_dir: Path, cfg, overwrite: bool) -> Path | None:
     replaced.mkdir()
     for name in sorted(entries, key=lambda n: n == "config.yaml"):
         os.replace(run_dir / name, replaced / name)
-    print(f"--overwrite: replacing the run in {run_dir}", file=sys.stderr, flush=True)
+    reason = "it failed before training anything" if replaceable else "--overwrite"
+    print(f"replacing the run in {run_dir} ({reason})", file=sys.stderr, flush=True)
     return replaced
+
+
+# What a run holds once its first epoch has trained; a failed run without any
+# of them (e.g. a data error) has nothing worth keeping.
+_TRAINED_ARTEFACTS = ("history.csv", "checkpoints", "model.keras", "saved_model", "metrics.json")
+
+
+def _failed_before_training(run_dir: Path, entries: list[str]) -> bool:
+    state = runs.read_status(run_dir).get("state")
+    return state in ("failed", "interrupted") and not any(name in entries for name in _TRAINED_ARTEFACTS)
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:

@@ -87,12 +87,35 @@ def test_the_same_config_again_points_to_resume(capsys, tmp_path, finished_run):
     assert snapshot(run_dir) == before
 
 
+def test_a_run_that_failed_before_training_is_replaced_without_overwrite(capsys, tmp_path, fraud_csv):
+    # A newcomer's first try stops on a data error; the fixed command may use the same --run-dir.
+    run_dir = tmp_path / "run"
+    code, _, err = train(capsys, run_dir, "--set", "trainer.epochs=1", "--set", "data.target=no_such_column")
+    assert code == 2 and "no_such_column" in error_line(err)
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "failed"
+    code, _, err = train(capsys, run_dir, "--set", "trainer.epochs=1")
+    assert code == 0, err
+    assert f"replacing the run in {run_dir} (it failed before training anything)" in err
+    assert "no_such_column" not in (run_dir / "config.yaml").read_text()
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "complete"
+
+
+def test_a_failed_run_that_trained_is_kept(capsys, tmp_path, finished_run):
+    run_dir = finished_run(tmp_path)
+    status = json.loads((run_dir / "status.json").read_text())
+    (run_dir / "status.json").write_text(json.dumps({**status, "state": "failed"}))
+    before = snapshot(run_dir)
+    code, _, err = train(capsys, run_dir, "--set", "trainer.epochs=2")
+    assert code == 2 and "already holds a run with another config" in error_line(err)
+    assert snapshot(run_dir) == before
+
+
 def test_overwrite_trains_anew(capsys, tmp_path, finished_run):
     run_dir = finished_run(tmp_path)
     (run_dir / "checkpoints" / "stray.txt").write_text("from the old run")
     code, _, err = train(capsys, run_dir, "--set", "trainer.epochs=2", "--set", "optimizer.learning_rate=0.01", "--overwrite")
     assert code == 0, err
-    assert "--overwrite: replacing the run" in err and "already finished" not in err
+    assert f"replacing the run in {run_dir} (--overwrite)" in err and "already finished" not in err
     config = (run_dir / "config.yaml").read_text()
     assert "epochs: 2" in config and "learning_rate: 0.01" in config
     assert len(read_history(run_dir / "history.csv")["loss"]) == 2
