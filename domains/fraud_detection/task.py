@@ -473,6 +473,15 @@ def check_inputs(run, inputs: dict[str, np.ndarray]) -> None:
     """Refuse inputs that `run.model` does not read: its task state and its model disagree."""
     wanted = {t.name: t for t in run.model.inputs}
     problem = None
+    state = run.task_state(FraudState).columns
+    columns = set(state.numeric) | set(state.categorical)
+    if set(wanted) != set(inputs) and set(wanted) & columns:
+        # Runs trained before the model took its columns grouped by type (one input per column).
+        raise RunError(
+            f"run directory {run.path}: model.keras takes one input per column, the layout of an earlier dlsuite "
+            f"version; this version groups columns by type, so train the run again (e.g. `dlsuite train {run.domain_name} "
+            f"--task {run.task_name} --data YOUR.csv`)"
+        )
     if set(wanted) != set(inputs):
         problem = f"the model reads {', '.join(sorted(wanted))}; the task state gives {', '.join(sorted(inputs))}"
     else:

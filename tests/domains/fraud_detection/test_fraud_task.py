@@ -1,6 +1,7 @@
 """Fraud tasks end to end on tiny configs: train, save, reload, score."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,8 @@ from shared.domain import get_task
 from shared.errors import DataError
 from shared.runs import Run
 from shared.training.runner import prepare_run, train
+
+DEMO_CLASSIFIER = Path(__file__).resolve().parents[3] / "data" / "demo_models" / "fraud_detection" / "classifier"
 
 TINY = ["data.synthetic_rows=3000", "trainer.epochs=2", "trainer.batch_size=256", "trainer.tensorboard=false"]
 
@@ -141,3 +144,27 @@ def test_explanation_adds_up(fraud_run, fraud_csv):
     assert sum(exp.values) == pytest.approx(exp.score - exp.baseline_score, abs=5e-3)
     with pytest.raises(DataError, match="out of range"):
         task.explain(run, (pd.read_csv(fraud_csv), 10_000))
+
+
+def test_a_run_with_one_input_per_column_is_refused_with_a_retrain_line(tmp_path, fraud_csv):
+    # The layout of runs trained before columns were grouped by type: one model input per column.
+    import shutil
+
+    import keras
+
+    from shared.errors import RunError
+
+    run_dir = tmp_path / "old"
+    shutil.copytree(DEMO_CLASSIFIER, run_dir)
+    metadata = json.loads((run_dir / "metadata.json").read_text())
+    columns = metadata["task_state"]["columns"]
+    inputs = [keras.Input((), name=name) for name in columns["numeric"]]
+    inputs += [keras.Input((), dtype="string", name=name) for name in columns["categorical"]]
+    numeric = keras.layers.Concatenate()([keras.layers.Reshape((1,))(x) for x in inputs[: len(columns["numeric"])]])
+    old = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(numeric))
+    old.save(run_dir / "model.keras")
+    metadata.pop("signature")
+    metadata["parameters"] = old.count_params()
+    (run_dir / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(RunError, match="one input per column, the layout of an earlier dlsuite version; .* train the run again"):
+        get_task("fraud_detection", "classifier").predict(Run.open(run_dir), [fraud_csv])
