@@ -16,6 +16,7 @@ case for them.
 from __future__ import annotations
 
 import abc
+import enum
 import importlib
 import importlib.metadata
 import pkgutil
@@ -35,12 +36,50 @@ from shared.training.settings import NoEvaluationSettings, RunConfigBase, schema
 
 if TYPE_CHECKING:  # keep `import shared.domain` free of TensorFlow
     import keras
+    import numpy as np
     import pandas as pd
     import tensorflow as tf
+
+    from shared.data.splits import SplitChoice
 
 
 DOMAIN_PACKAGES = ("domains",)
 ENTRY_POINT_GROUP = "dlsuite.domains"
+
+
+class InputKind(str, enum.Enum):
+    """What a task's raw inputs are; each kind has one shared reader in `shared.inputs`.
+
+    The CLI and the generic app page read a user's file with the reader of
+    the task's kind (`Task.read_example`), so a file of the wrong kind is one
+    line naming the file and the kinds it may be.
+    """
+
+    TABLE = "table"  # CSV or Parquet rows: `shared.data.tables.read_table`
+    IMAGE = "image"  # PNG, JPEG, ... (a domain may add formats, e.g. DICOM)
+    AUDIO = "audio"  # WAV, FLAC, OGG: `shared.inputs.audio`
+    TEXT = "text"  # UTF-8 text: `shared.inputs.text`
+    VIDEO = "video"  # MP4, MKV, ...: `shared.inputs.video`
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """A callable that imports `"package.module:function"` on its first call.
+
+    Model builders live in modules that import Keras; a task registers them
+    as `ModelSpec(Config, lazy("domains.x.models:build_y"))` so that listing
+    domains and reading configs never imports TensorFlow.
+    """
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"lazy() needs 'package.module:function'. Received: {target!r}")
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module_name), attribute)(*args, **kwargs)
+
+    call.__name__ = attribute
+    call.__qualname__ = attribute
+    call.__doc__ = f"Imports and calls {target}."
+    return call
 
 
 @dataclass
@@ -56,11 +95,19 @@ class DataBundle:
         state: dict. Task-specific, JSON-able facts learned from the training
             split (feature columns, vocabularies) that prediction needs; saved
             in the run metadata.
-        extras: dict. In-memory objects for this run only (e.g. a baseline
-            model's scores); never saved.
         source_files: dict. How many files the train and validation
             datasets read (e.g. `{"train": 8, "validation": 2}`); with one
             file or more per worker, a multi-worker run splits them by file.
+        train_rows: int or None. Examples in the training split, when known
+            without reading it (progress bars, steps per epoch).
+        adapt: tf.data.Dataset or None. Batched training inputs (no
+            targets) that the model builder `adapt`s its preprocessing
+            layers to (normalization, vocabularies).
+        baseline: any. A reference model fitted on the same split, for
+            `evaluate` to report beside the network (e.g. fraud's logistic
+            regression scores); never saved.
+        split: `shared.data.splits.SplitChoice` or None. The split used and
+            why (an `auto` split resolved); printed and put in the model card.
     """
 
     train: tf.data.Dataset
@@ -69,17 +116,56 @@ class DataBundle:
     provenance: dict = field(default_factory=dict)
     class_weight: dict | None = None
     state: dict = field(default_factory=dict)
-    extras: dict = field(default_factory=dict)
     source_files: dict = field(default_factory=dict)
+    train_rows: int | None = None
+    adapt: tf.data.Dataset | None = None
+    baseline: Any = None
+    split: SplitChoice | None = None
 
 
 @dataclass
 class ModelSpec:
-    """A model builder and the schema of its config section."""
+    """One model type of a task: its builder, its config and what training it needs.
+
+    Attributes:
+        config: the pydantic `Section` of the `model` config for this type.
+        build: `build(model_cfg, data: DataBundle) -> keras.Model`; register
+            it with `lazy("package.module:function")` so that the task
+            module imports no Keras.
+        summary: one line for `dlsuite list` and the app.
+        phases: `phases(cfg) -> list[Phase]` or None (one phase of
+            `trainer.epochs`). Transfer learning returns two: the head on a
+            frozen backbone, then the top of the backbone.
+        loss: `loss(cfg)` or None (the task's `loss`). A model whose loss
+            depends on its own options (e.g. focal loss) declares it here.
+        pretrained: bool. Starts from pretrained weights (a TF Hub
+            backbone); evaluation may compare it with the same network
+            trained from scratch.
+    """
 
     config: type[Section]
     build: Callable[..., keras.Model]
     summary: str = ""
+    phases: Callable[[Any], list[Phase]] | None = None
+    loss: Callable[[Any], Any] | None = None
+    pretrained: bool = False
+
+
+@dataclass(frozen=True)
+class ExampleFiles:
+    """Input files a task writes for trying it (`Task.write_examples`).
+
+    Attributes:
+        predict: files `predict` scores (unlabelled inputs).
+        evaluate: a labelled file, folder or manifest for `evaluate_file`.
+        explain: one input for `explain` (with `row` for a table).
+        row: 1-based row of a table `explain` input.
+    """
+
+    predict: list[Path]
+    evaluate: Path
+    explain: Path
+    row: int = 1
 
 
 @dataclass
@@ -98,14 +184,24 @@ class Task(abc.ABC):
     """One trainable task of a domain (e.g. fraud `classifier`).
 
     Subclasses set the class attributes and implement `load_data`,
-    `evaluate` and either `loss` or `compile`; `predict`, `evaluate_file`,
-    `explain` and `pack` are optional capabilities. `models` is a registry of
+    `evaluate` and either `loss` or `compile`. `models` is a registry of
     `ModelSpec`s selected by the config's `model.type`.
+
+    Everything the CLI and the app call is declared here. The capabilities
+    after training (`predict`, `evaluate_file`, `explain`, `write_examples`)
+    are expected of every task; the kind-specific ones (`score_frame` and
+    `demo_frame` for tables, `decode_inputs` for images and audio, `segment`
+    for pixel masks) raise `UnsupportedError` unless a task has them, and a
+    page asks `supports(...)` before offering them.
     """
 
     name: ClassVar[str]
     title: ClassVar[str]
     description: ClassVar[str] = ""
+    input_kind: ClassVar[InputKind] = InputKind.TABLE
+    """What `predict`, `evaluate_file` and `explain` read (`read_example`)."""
+    score_meaning: ClassVar[str] = "model output"
+    """What the score column of `predict` means, e.g. "fraud probability in [0, 1]"."""
     data_config: ClassVar[type[Section]]
     evaluation_config: ClassVar[type[Section]] = NoEvaluationSettings
     models: ClassVar[Registry[ModelSpec]]
@@ -173,8 +269,7 @@ class Task(abc.ABC):
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot pack its data into shards")
 
     def build_model(self, cfg: Any, data: DataBundle) -> keras.Model:
-        spec = self.models.get(cfg.model.type)
-        return spec.build(cfg.model, data)
+        return self.model_spec(cfg).build(cfg.model, data)
 
     def compile(self, model: keras.Model, cfg: Any, make_optimizer: Callable[[], Any]) -> None:
         """Compile with the task's loss and metrics; override for custom steps."""
@@ -187,17 +282,31 @@ class Task(abc.ABC):
         )
 
     def loss(self, cfg: Any) -> Any:
-        """The loss for the default `compile`; tasks with custom steps override `compile`."""
+        """The loss for the default `compile`: the model spec's, else the task's.
+
+        Tasks override this (or `compile`, for custom steps); a model type
+        whose loss depends on its options sets `ModelSpec.loss`.
+        """
+        spec = self.model_spec(cfg)
+        if spec.loss is not None:
+            return spec.loss(cfg)
         raise TypeError(f"{type(self).__name__} must define loss() or override compile()")
 
     def metrics(self, cfg: Any) -> list:
         return []
 
+    def model_spec(self, cfg: Any) -> ModelSpec:
+        """The `ModelSpec` of the configured `model.type`."""
+        return self.models.get(cfg.model.type)
+
     def phases(self, cfg: Any) -> list[Phase]:
-        """Training phases; one by default. Transfer-learning tasks return two."""
+        """Training phases: the model spec's, else one phase of `trainer.epochs`."""
+        spec = self.model_spec(cfg)
+        if spec.phases is not None:
+            return spec.phases(cfg)
         return [Phase("train", cfg.trainer.epochs)]
 
-    def fit_data(self, data: DataBundle) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    def fit_data(self, data: DataBundle, cfg: Any) -> tuple[tf.data.Dataset, tf.data.Dataset]:
         """The (train, validation) datasets `fit` sees; autoencoders override."""
         return data.train, data.validation
 
@@ -207,19 +316,73 @@ class Task(abc.ABC):
         """Return JSON-able metrics; may write plots into `out_dir`."""
 
     def evaluate_file(self, run: Any, path: Path) -> dict:
-        """Score a labelled file with a trained run and return metrics."""
+        """Score a labelled file, folder or manifest with a trained run and return metrics (`dlsuite evaluate`)."""
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot evaluate files")
 
     def predict(self, run: Any, inputs: list[Path]) -> pd.DataFrame:
-        """Score raw inputs (files) with a trained run."""
+        """Score raw input files with a trained run: one row per input (`dlsuite predict`)."""
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot predict")
 
+    def read_example(self, run: Any, path: Path, row: int = 1) -> Any:
+        """Read one input file into what `explain` takes, with the shared reader of `input_kind`.
+
+        A table gives `(frame, row - 1)`; an image or audio file the decoded
+        array of `decode_inputs`. A file of another kind, or a row out of
+        range, is one `DataError` line.
+        """
+        from shared import inputs
+
+        if self.input_kind is InputKind.TABLE:
+            return inputs.table_row(path, row)
+        inputs.require_kind(path, self.input_kind, self.extra_suffixes())
+        return self.decode_inputs(run, [path])[1][0]
+
+    def extra_suffixes(self) -> tuple[str, ...]:
+        """File suffixes this task reads beyond its input kind's (e.g. `(".dcm",)` for DICOM images)."""
+        return ()
+
     def explain(self, run: Any, example: Any) -> Explanation:
+        """Explain one input's score (`dlsuite explain`); `example` comes from `read_example`."""
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot explain its outputs")
+
+    def write_examples(self, out_dir: Path) -> ExampleFiles:
+        """Write a few synthetic input files for trying the task into `out_dir`.
+
+        Used by the app's generic page ("try an example"), by the README's
+        own-data walk-through and by the test that runs train, predict,
+        evaluate and explain for every task of every domain.
+        """
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} writes no example inputs")
 
     def input_spec(self, data: DataBundle) -> dict:
         """Describe the model's inputs and outputs for the run metadata."""
         return {}
+
+    # --- kind-specific capabilities (the domain pages use them) -----------
+    def supports(self, capability: str) -> bool:
+        """Whether this task implements the optional method `capability` (one of `CAPABILITIES`)."""
+        if capability not in CAPABILITIES:
+            raise ValueError(f"unknown capability {capability!r}; one of {sorted(CAPABILITIES)}")
+        return getattr(type(self), capability) is not getattr(Task, capability)
+
+    def score_frame(self, run: Any, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+        """Table tasks: score the rows of `frame` (read from `source`); the frame plus score columns."""
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} does not score tables")
+
+    def demo_frame(self, rows: int = 5000) -> pd.DataFrame:
+        """Table tasks: a synthetic table of `rows` rows, held out from training, for the demo."""
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} has no demo table")
+
+    def decode_inputs(self, run: Any, inputs: list[Path]) -> tuple[list[str], np.ndarray]:
+        """Image and audio tasks: decode files the way the run was trained; (names, batch array)."""
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} does not decode files")
+
+    def segment(self, run: Any, image: np.ndarray) -> np.ndarray:
+        """Segmentation tasks: the per-pixel probability map of one decoded image."""
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} does not segment")
+
+
+CAPABILITIES = frozenset({"score_frame", "demo_frame", "decode_inputs", "segment", "pack", "evaluate_file", "explain", "write_examples"})
 
 
 @dataclass
@@ -296,13 +459,17 @@ def get_task(domain: str, task: str | None = None) -> Task:
 
 
 __all__ = [
+    "CAPABILITIES",
     "DataBundle",
     "Domain",
+    "ExampleFiles",
     "Explanation",
+    "InputKind",
     "ModelSpec",
     "Task",
     "UnknownNameError",
     "discover",
     "get_domain",
     "get_task",
+    "lazy",
 ]

@@ -38,6 +38,9 @@ def render(metadata: dict, metrics: dict) -> str:
     ]
     if prov.get("synthetic"):
         lines += ["**This model was trained on synthetic demo data.** Its metrics say nothing about real-world performance.", ""]
+    split = metadata.get("split")
+    if isinstance(split, dict) and split.get("reason"):
+        lines += [f"- Split: {split['reason']}"]
     lines += [f"- {k}: {_fmt(v)}" for k, v in prov.items() if not isinstance(v, (dict, list))]
     lines += ["", "## Metrics (held-out test split)", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in _flat(metrics) if k != "decision.reason"]

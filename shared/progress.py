@@ -33,6 +33,10 @@ class Stages:
         elapsed = time.perf_counter() - start
         print(f"[{self.index}/{self.total}] {what}: done ({elapsed:.1f} s)", file=self.stream, flush=True)
 
+    def note(self, line: str) -> None:
+        """Print one indented line about the current stage, e.g. which split was chosen."""
+        print(f"      {line}", file=self.stream, flush=True)
+
 
 def track(items: Iterable[T], desc: str, total: int | None = None, unit: str = "it") -> Iterable[T]:
     """Wrap an iterable in a tqdm bar on stderr (plain lines when not a TTY)."""

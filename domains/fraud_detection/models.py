@@ -138,7 +138,7 @@ def assemble(features: keras.Model, scorer: keras.Model, inputs: dict) -> keras.
 
 def build_mlp(cfg: MLPConfig, data) -> keras.Model:
     """Feedforward classifier: encoded columns -> dense blocks -> sigmoid."""
-    features, _ = build_features(data.state, data.extras["adapt_ds"], cfg.embedding_dim)
+    features, _ = build_features(data.state, data.adapt, cfg.embedding_dim)
     width = features.output.shape[-1]
     x_in = keras.Input(shape=(width,), name="encoded")
     x = _dense_stack(x_in, cfg.hidden_units, cfg, "dense")
@@ -152,7 +152,7 @@ def build_autoencoder(cfg: AutoencoderConfig, data) -> keras.Model:
     The preprocessing is frozen (fixed random category embeddings), so the
     network cannot lower its loss by collapsing its own targets.
     """
-    features, _ = build_features(data.state, data.extras["adapt_ds"], cfg.embedding_dim, trainable=False)
+    features, _ = build_features(data.state, data.adapt, cfg.embedding_dim, trainable=False)
     width = features.output.shape[-1]
     x_in = keras.Input(shape=(width,), name="encoded")
     x = _dense_stack(x_in, cfg.encoder_units, cfg, "encoder")
@@ -168,7 +168,7 @@ def build_autoencoder(cfg: AutoencoderConfig, data) -> keras.Model:
 
 def build_sequence(cfg: SequenceConfig, data) -> keras.Model:
     """Recurrent model over each card's recent transactions plus the current one."""
-    features, _ = build_features(data.state, data.extras["adapt_ds"], cfg.embedding_dim)
+    features, _ = build_features(data.state, data.adapt, cfg.embedding_dim)
     tab_shape, hist_shape = (t.shape[1:] for t in features.outputs)
     tab_in = keras.Input(shape=tab_shape, name="encoded")
     hist_in = keras.Input(shape=hist_shape, name="encoded_history")

@@ -159,7 +159,8 @@ class FraudTask(Task):
             provenance=provenance,
             class_weight=class_weight,
             state=state,
-            extras={"adapt_ds": adapt_ds, "baseline": baseline, "batch_size": cfg.trainer.batch_size},
+            adapt=adapt_ds,
+            baseline=baseline,
             source_files=shard_counts(workdir),
         )
 
@@ -209,7 +210,8 @@ class FraudTask(Task):
             provenance=provenance,
             class_weight=class_weight,
             state=pack["state"],
-            extras={"adapt_ds": adapt_ds, "baseline": baseline, "batch_size": cfg.trainer.batch_size},
+            adapt=adapt_ds,
+            baseline=baseline,
             source_files=shard_counts(root),
         )
 
@@ -385,7 +387,7 @@ class FraudTask(Task):
         y_val, s_val = self._scores(model, data.validation)
         y_test, s_test = self._scores(model, data.test)
         metrics = fraud_report(y_val, s_val, y_test, s_test, cfg.evaluation)
-        base = data.extras["baseline"]
+        base = data.baseline
         base_report = fraud_report(base["y_validation"], base["validation"], base["y_test"], base["test"], cfg.evaluation)
         metrics["baseline"] = {"model": "logistic_regression", "auprc": base_report["auprc"], "roc_auc": base_report["roc_auc"]}
         metrics["beats_baseline"] = bool(metrics["auprc"] > base_report["auprc"])
@@ -579,11 +581,11 @@ class AnomalyTask(FraudTask):
     def metrics(self, cfg) -> list:
         return []
 
-    def fit_data(self, data: DataBundle):
+    def fit_data(self, data: DataBundle, cfg):
         import tensorflow as tf
 
         legit = lambda x, y: y == 0  # noqa: E731 - learn normal behaviour only
-        size = data.extras["batch_size"]
+        size = cfg.trainer.batch_size
         out = []
         for name, ds in (("train", data.train), ("validation", data.validation)):
             n = data.provenance[f"{name}_rows"] - data.provenance[f"{name}_positives"]

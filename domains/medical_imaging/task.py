@@ -197,7 +197,7 @@ class ClassifierTask(MedicalTask):
             provenance=self._provenance(images, assign),
             class_weight=class_weight,
             state=self._state(images),
-            extras={"train_rows": int((assign == "train").sum())},
+            train_rows=int((assign == "train").sum()),
         )
 
     # --- packed data ---------------------------------------------------------------
@@ -336,7 +336,7 @@ class ClassifierTask(MedicalTask):
             provenance=provenance,
             class_weight=_balanced_weights(train_counts),
             state=state,
-            extras={"train_rows": counts["train"]["rows"]},
+            train_rows=counts["train"]["rows"],
             source_files=shard_counts(root),
         )
 

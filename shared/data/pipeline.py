@@ -9,6 +9,48 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+SPLIT_NAMES = ("train", "validation", "test")
+SHUFFLE_BUFFER_MAX = 4096  # examples; a larger buffer costs memory and start-up time for little gain
+
+
+def split_datasets(
+    unbatched: Callable[[str], object],
+    batch_size: int,
+    *,
+    shuffle_buffer: int,
+    seed: int | None,
+    cache: bool = False,
+    names: tuple[str, ...] = SPLIT_NAMES,
+    **batch_options,
+) -> dict:
+    """The batched train/validation/test datasets; only `train` is shuffled.
+
+    Args:
+        unbatched: `unbatched(name)` -> the split's unbatched dataset (or
+            serialized records, with `batch_map_fn` parsing each batch).
+        batch_size: int. Global batch size.
+        shuffle_buffer: int. The training split's buffer, capped at
+            `SHUFFLE_BUFFER_MAX`; validation and test keep their order.
+        seed: int or None. Shuffle seed.
+        cache: bool. Cache every split in memory after its first pass.
+        names: the splits to build.
+        **batch_options: passed to `batched` (`map_fn`, `batch_map_fn`, ...).
+
+    Returns:
+        dict: split name -> batched, prefetched dataset.
+    """
+    return {
+        name: batched(
+            unbatched(name),
+            batch_size,
+            shuffle_buffer=min(shuffle_buffer, SHUFFLE_BUFFER_MAX) if name == "train" else 0,
+            seed=seed,
+            cache=cache,
+            **batch_options,
+        )
+        for name in names
+    }
+
 
 def batched(
     ds,

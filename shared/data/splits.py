@@ -1,5 +1,8 @@
 """Train / validation / test splits, chosen by name.
 
+- `auto` (the default): `time` when the data has the time column
+  (`column`, else one of `AUTO_TIME_COLUMNS`), otherwise `random`;
+  `resolve_split` says which it chose and why, and the model card records it.
 - `random`: stratified by label when labels are given.
 - `group`: whole groups (patients, cards) go to one split, so no group leaks.
 - `time`: the oldest rows train, the newest test, as in production.
@@ -11,6 +14,7 @@ three types (see its docstring for how it differs).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable, Literal
 
 import numpy as np
@@ -23,11 +27,15 @@ from shared.registry import Registry
 SPLIT_NAMES = ("train", "validation", "test")
 
 
+# Column names an `auto` split takes as the time of a row when `column` is not set.
+AUTO_TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "event_time", "Time")
+
+
 class SplitConfig(Section):
-    type: Literal["random", "group", "time"] = "random"
+    type: Literal["auto", "random", "group", "time"] = "auto"
     validation: float = Field(0.15, gt=0, lt=1)
     test: float = Field(0.15, gt=0, lt=1)
-    column: str | None = None  # group id or timestamp column for group/time splits
+    column: str | None = None  # group id or timestamp column; for auto, the time column to look for
 
     @model_validator(mode="after")
     def _fractions(self):
@@ -36,6 +44,72 @@ class SplitConfig(Section):
         if self.type in ("group", "time") and not self.column:
             raise ValueError(f"a {self.type} split needs `column`. Received: column={self.column!r}")
         return self
+
+
+@dataclass(frozen=True)
+class SplitChoice:
+    """The split a run uses, after `auto` is resolved against the data's columns.
+
+    Attributes:
+        config: the `SplitConfig` with a concrete `type` (never `auto`).
+        reason: one sentence for the run's output and the model card.
+    """
+
+    config: SplitConfig
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"type": self.config.type, "column": self.config.column, "reason": self.reason}
+
+
+def resolve_split(cfg: SplitConfig, columns: Iterable[str]) -> SplitChoice:
+    """Resolve an `auto` split against the data's `columns`; check that a named column exists.
+
+    `auto` becomes a time split on `cfg.column` when the data has it (else
+    on the first of `AUTO_TIME_COLUMNS` it has), and a stratified random
+    split otherwise. A `group` or `time` split whose column is missing is
+    one `DataError` line that lists the columns and says how to fall back.
+    """
+    columns = [str(c) for c in columns]
+    if cfg.type == "auto":
+        candidates = [cfg.column] if cfg.column else list(AUTO_TIME_COLUMNS)
+        found = next((c for c in candidates if c in columns), None)
+        if found is not None:
+            chosen = cfg.model_copy(update={"type": "time", "column": found})
+            return SplitChoice(chosen, f"time split on column {found!r}: the oldest rows train, the newest test (data.split.type=auto)")
+        looked = repr(cfg.column) if cfg.column else "any of " + ", ".join(repr(c) for c in AUTO_TIME_COLUMNS)
+        chosen = cfg.model_copy(update={"type": "random", "column": None})
+        return SplitChoice(chosen, f"random split, stratified by label: the data has no time column ({looked}) (data.split.type=auto)")
+    if cfg.type in ("group", "time") and cfg.column not in columns:
+        raise DataError(
+            f"split column {cfg.column!r} (data.split.column) is not in the data; found: {', '.join(columns[:12])}; "
+            "name another column, or set data.split.type=auto to split at random when there is no time column"
+        )
+    what = {"random": "random split, stratified by label", "group": f"group split on column {cfg.column!r}", "time": f"time split on column {cfg.column!r}"}
+    return SplitChoice(cfg, f"{what[cfg.type]} (data.split.type={cfg.type})")
+
+
+def time_values(values, column: str) -> np.ndarray:
+    """A sortable int/float key per row from a column of numbers, dates or date strings.
+
+    Numbers are kept; dates become nanoseconds since the epoch. A value that
+    is neither, or a missing one, is one `DataError` line naming the column
+    and the first such row (1-based).
+    """
+    import pandas as pd
+
+    series = pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        parsed = series
+    else:
+        numeric = pd.to_numeric(series, errors="coerce")
+        if numeric.notna().all():
+            return numeric.to_numpy()
+        parsed = pd.to_datetime(series, errors="coerce", format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        raise DataError(f"time column {column!r} has a value that is neither a number nor a date at row {int(bad[0]) + 1}: {series.iloc[bad[0]]!r}")
+    return parsed.to_numpy().astype("datetime64[ns]").astype("int64")
 
 
 SPLITTERS: Registry = Registry("split type")
@@ -81,7 +155,12 @@ def _assign(n, train, val, test) -> np.ndarray:
 
 
 def split(n: int, cfg: SplitConfig, seed: int, labels: np.ndarray | None = None, key: np.ndarray | None = None) -> np.ndarray:
-    """Return an array of 'train' / 'validation' / 'test', one per row."""
+    """Return an array of 'train' / 'validation' / 'test', one per row.
+
+    `cfg.type` must be concrete; resolve `auto` first with `resolve_split`.
+    """
+    if cfg.type == "auto":
+        raise ValueError("resolve an auto split with resolve_split() before split()")
     if n < 10:
         raise DataError(f"need at least 10 rows to split into train/validation/test, got {n}")
     out = SPLITTERS.get(cfg.type)(n, cfg, seed, labels=labels, key=key)

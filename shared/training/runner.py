@@ -287,6 +287,8 @@ def train(task, cfg, run_dir: Path) -> RunResult:
 
         with stages.stage("loading and splitting data"):
             data = task.load_data(cfg, out_dir / "data")
+        if data.split is not None:
+            stages.note(f"data split: {data.split.reason}")
 
         with stages.stage(f"building model {cfg.model.type!r}"):
             with strategy.scope():
@@ -295,7 +297,7 @@ def train(task, cfg, run_dir: Path) -> RunResult:
         phases = task.phases(cfg)
         total = sum(p.epochs for p in phases)
         with stages.stage(f"training for up to {total} epochs in {len(phases)} phase(s)"):
-            train_ds, val_ds = task.fit_data(data)
+            train_ds, val_ds = task.fit_data(data, cfg)
             class_weight = data.class_weight if cfg.trainer.class_weight == "balanced" else None
             run_phases(task, cfg, model, phases, strategy, run_dir, train_ds, val_ds, class_weight, out_dir=out_dir, source_files=data.source_files)
             history = read_history(out_dir / "history.csv")
@@ -327,6 +329,7 @@ def train(task, cfg, run_dir: Path) -> RunResult:
                 "intended_use": cfg.run.intended_use or task.intended_use,
                 "limitations": task.limitations,
                 "data": data.provenance,
+                "split": data.split.to_dict() if data.split is not None else None,
                 **task.input_spec(data),
                 # Checked when the run is opened, so that another run's model.keras is refused.
                 "signature": run_files.model_signature(model),

@@ -65,7 +65,7 @@ def test_anomaly_model_trains_on_legitimate_rows_only(tmp_path):
     task = get_task("fraud_detection", "anomaly")
     cfg = task.resolve_config(overrides=TINY)
     data = task.load_data(cfg, tmp_path / "data")
-    train_ds, val_ds = task.fit_data(data)
+    train_ds, val_ds = task.fit_data(data, cfg)
     labels = np.concatenate([y.numpy() for _, y in train_ds])
     assert labels.sum() == 0
     assert len(labels) == data.provenance["train_rows"] - data.provenance["train_positives"]

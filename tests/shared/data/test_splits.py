@@ -41,7 +41,7 @@ def test_split_config_bounds():
 
 def test_too_few_rows():
     with pytest.raises(DataError, match="need at least 10 rows"):
-        split(5, SplitConfig(), seed=0)
+        split(5, SplitConfig(type="random"), seed=0)
 
 
 def test_streaming_random_split_is_seeded_and_independent_of_chunking():
@@ -82,3 +82,37 @@ def test_time_cutoffs_from_chunks_and_bounded_sample():
 def test_stable_uniform_is_fixed():
     # Fixed values: a change of the hash would silently move rows between splits.
     np.testing.assert_allclose(stable_uniform(np.array([0, 1, 2]), seed=42), [0.5934, 0.5629, 0.2207], atol=1e-4)
+
+
+def test_auto_split_is_time_when_the_time_column_exists_else_random():
+    from shared.data.splits import resolve_split
+
+    chosen = resolve_split(SplitConfig(), ["amount", "timestamp", "label"])
+    assert (chosen.config.type, chosen.config.column) == ("time", "timestamp")
+    assert "time split on column 'timestamp'" in chosen.reason
+    named = resolve_split(SplitConfig(column="when"), ["when", "timestamp"])
+    assert named.config.column == "when"
+    fallback = resolve_split(SplitConfig(), ["amount", "label"])
+    assert (fallback.config.type, fallback.config.column) == ("random", None)
+    assert "no time column" in fallback.reason and "stratified" in fallback.reason
+    assert fallback.to_dict() == {"type": "random", "column": None, "reason": fallback.reason}
+
+
+def test_a_missing_named_split_column_is_one_line_with_the_fallback():
+    from shared.data.splits import resolve_split
+
+    with pytest.raises(DataError, match=r"split column 'timestamp' .* found: amount, label; .*data.split.type=auto"):
+        resolve_split(SplitConfig(type="time", column="timestamp"), ["amount", "label"])
+    assert resolve_split(SplitConfig(type="random"), ["x"]).config.type == "random"
+    with pytest.raises(ValueError, match="resolve_split"):
+        split(100, SplitConfig(), seed=0)
+
+
+def test_time_values_parse_numbers_and_dates_and_name_a_bad_row():
+    from shared.data.splits import time_values
+
+    np.testing.assert_array_equal(time_values(["3", "1.5"], "t"), [3.0, 1.5])
+    dates = time_values(["2024-01-02", "2024-01-01 12:00"], "t")
+    assert dates[0] > dates[1]
+    with pytest.raises(DataError, match=r"time column 't' .* at row 2: 'soon'"):
+        time_values(["2024-01-01", "soon"], "t")
