@@ -19,11 +19,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from shared.domain import Domain
 from shared.errors import RunError
-from shared.runs import REQUIRED_FILES
+from shared.runs import REQUIRED_FILES, read_config_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PRUNE = ("checkpoints", "logs", "data")
@@ -111,10 +109,7 @@ def _inside(run_dir: Path, real_root: Path) -> bool:
 def _belongs(run_dir: Path, domain: str, task: str | None) -> bool:
     if not all((run_dir / name).is_file() for name in REQUIRED_FILES):
         return False
-    try:
-        data = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return False
+    data = read_config_yaml(run_dir)
     return isinstance(data, dict) and data.get("domain") == domain and (task is None or data.get("task") == task)
 
 

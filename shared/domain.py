@@ -202,6 +202,8 @@ class Task(abc.ABC):
     """What `predict`, `evaluate_file` and `explain` read (`read_example`)."""
     score_meaning: ClassVar[str] = "model output"
     """What the score column of `predict` means, e.g. "fraud probability in [0, 1]"."""
+    quick_overrides: ClassVar[tuple[str, ...]] = ()
+    """`--set` overrides, on top of the domain's demo ones, that make a run take seconds (tests, `dlsuite new` checks)."""
     data_config: ClassVar[type[Section]]
     evaluation_config: ClassVar[type[Section]] = NoEvaluationSettings
     models: ClassVar[Registry[ModelSpec]]
@@ -382,7 +384,7 @@ class Task(abc.ABC):
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} does not segment")
 
 
-CAPABILITIES = frozenset({"score_frame", "demo_frame", "decode_inputs", "segment", "pack", "evaluate_file", "explain", "write_examples"})
+CAPABILITIES = frozenset({"predict", "evaluate_file", "explain", "write_examples", "pack", "score_frame", "demo_frame", "decode_inputs", "segment"})
 
 
 @dataclass
@@ -398,6 +400,8 @@ class Domain:
     # Tasks built into data/demo_models by `dlsuite demo --build`, with the
     # overrides that keep them small and quick.
     demo_tasks: dict[str, list[str]] = field(default_factory=dict)
+    # The app's navigation icon (a Material Symbols name or an emoji).
+    icon: str = ":material/extension:"
 
     def __post_init__(self):
         self.tasks: Registry[Task] = Registry(f"task of {self.name}")

@@ -158,6 +158,19 @@ def new_run_dir(output_dir: str | Path, domain: str, task: str, name: str | None
 # --- reading runs --------------------------------------------------------------
 
 
+def read_config_yaml(run_dir: Path) -> Any:
+    """The parsed `config.yaml` of `run_dir`, or None when it is missing or not UTF-8 YAML.
+
+    Every reader of a run's config goes through here, so a hostile file
+    (bad encoding, an impossible date such as `2023-02-30`, which yaml
+    raises as a plain `ValueError`, or deep nesting) is one outcome: None.
+    """
+    try:
+        return yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, ValueError, RecursionError):  # ValueError: bad encoding, impossible dates
+        return None
+
+
 @dataclass
 class Run:
     """A trained run directory, opened for evaluation, prediction or export.
@@ -194,10 +207,9 @@ class Run:
 
     @cached_property
     def config_data(self) -> dict:
-        try:
-            data = yaml.safe_load((self.path / "config.yaml").read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError, ValueError, RecursionError):  # ValueError: bad encoding, impossible dates
-            raise RunError(f"run directory {self.path}: config.yaml is unreadable (not UTF-8 YAML); {run_files.RESTORE_HINT}") from None
+        data = read_config_yaml(self.path)
+        if data is None:
+            raise RunError(f"run directory {self.path}: config.yaml is unreadable (not UTF-8 YAML); {run_files.RESTORE_HINT}")
         if not isinstance(data, dict):
             raise RunError(f"run directory {self.path}: config.yaml is not a mapping (received {type(data).__name__}); {run_files.RESTORE_HINT}")
         run_files.validated(run_files.ConfigFile, data, self.path, "config.yaml")

@@ -110,14 +110,13 @@ def cmd_predict(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from shared.data.tables import read_table
+    from shared.domain import InputKind
 
     run, task = _open(args.run)
-    frame = read_table(args.input)
-    if not 1 <= args.row <= len(frame):
-        valid = f"choose a row from 1 to {len(frame)}" if len(frame) else "it has no rows"
-        raise DataError(f"--row {args.row} is out of range: {args.input} has {len(frame)} rows; {valid}")
-    exp = task.explain(run, (frame, args.row - 1))
+    if args.row != 1 and task.input_kind is not InputKind.TABLE:
+        raise DataError(f"--row applies to table inputs; the {task.domain.name} task {task.name!r} reads {task.input_kind.value} files")
+    example = task.read_example(run, args.input, row=args.row)
+    exp = task.explain(run, example)
     _print(f"score {exp.score:.4f} (baseline {exp.baseline_score:.4f}); {exp.method}")
     for name, value in zip(exp.names, exp.values):
         _print(f"  {value:+.4f}  {name}")
@@ -173,6 +172,19 @@ def cmd_demo(args) -> int:
         )
     _print(f"starting the demo app on http://{'localhost' if private else host}:{args.port} (runs root: {runs_root})")
     return subprocess.call(cmd, env={**os.environ, demo.RUNS_ROOT_ENV: str(runs_root)})
+
+
+def cmd_new(args) -> int:
+    from shared.scaffold import check_name, new_domain
+
+    check_name(args.name, demo.REPO_ROOT)  # before discovery: a bad name is refused at once
+    made = new_domain(demo.REPO_ROOT, args.name, get_domain(args.source), args.title, args.description, args.with_page)
+    _print(f"created {made.domain_dir} ({made.files} files, copied from {args.source})")
+    if made.tests_dir:
+        _print(f"tests: {made.tests_dir}")
+    _print(f"app page: {made.page or 'the generic page'}")
+    _print(f"next: dlsuite list; python -m pytest {made.tests_dir or ''}; dlsuite train {args.name} --set trainer.epochs=1")
+    return 0
 
 
 def _hub_list(args) -> int:

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("explain", help="explain one input's score")
     p.add_argument("run", type=Path)
-    p.add_argument("input", type=Path)
+    p.add_argument("input", type=Path, help="one input of the kind the run's task reads: a table (with --row), an image, an audio clip, ...")
     p.add_argument("--row", type=int, default=1, help="1-based row of a table input (default 1)")
 
     p = sub.add_parser("export", help="export a run's model for serving")
@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", metavar="HOST", help="address to listen on instead of 127.0.0.1, e.g. 0.0.0.0; anyone who can reach the port can then use the models and upload files")
     p.add_argument("--runs-root", type=Path, metavar="DIR", help=f"the app offers the demo models plus the runs under DIR (default: {demo.DEFAULT_RUNS_ROOT}/ under the working directory)")
     p.add_argument("--max-upload-mb", type=int, default=demo.MAX_UPLOAD_MB, metavar="N", help=f"largest file a visitor may upload, in MB (default {demo.MAX_UPLOAD_MB})")
+
+    p = sub.add_parser("new", help="start a new domain as a renamed copy of an existing one: domains/NAME, its tests and configs")
+    p.add_argument("name", help="the new domain's identifier, e.g. speech_commands (lowercase letters, digits, underscores)")
+    p.add_argument("--from", dest="source", required=True, metavar="DOMAIN", help="the domain to copy (see `dlsuite list`)")
+    p.add_argument("--title", help="the new domain's title, shown in `dlsuite list` and the app (default: NAME in words)")
+    p.add_argument("--description", help="one sentence on what the domain does")
+    p.add_argument("--with-page", action="store_true", help="also copy the source's app page to apps/pages/NAME.py (default: the generic page)")
 
     p = sub.add_parser("hub", help="TF Hub backbones: list known handles, build the offline ones")
     hub = p.add_subparsers(dest="hub_command", required=True, parser_class=_Parser)

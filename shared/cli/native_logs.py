@@ -75,6 +75,7 @@ def filter_native_logs() -> None:
                 pass
         os.dup2(terminal, 2)  # closes the pipe's last write end in this process
         thread.join(timeout=5)
+        if not thread.is_alive():  # still forwarding (a child holds the pipe): leave its target open
+            os.close(terminal)
 
     atexit.register(restore)
-    return True

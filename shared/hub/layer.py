@@ -7,9 +7,9 @@ import warnings
 
 import keras
 import tensorflow as tf
-from keras.src.saving.serialization_lib import in_safe_mode
 
 from shared.hub import handles
+from shared.keras_compat import in_safe_mode, variables_used_by
 from shared.layers.argument_checks import check_choice
 
 TRAINING_MODES = ("auto", "inference")
@@ -216,10 +216,8 @@ class HubBackbone(keras.layers.Layer):
             trainable = list(module.trainable_variables)
             everything = list(module.variables)
         else:  # signature-only SavedModel: the variables its function reads
-            from keras.src.export.saved_model import _list_variables_used_by_fns
-
-            trainable, frozen = _list_variables_used_by_fns([self._fn])
-            everything = list(trainable) + list(frozen)
+            trainable, frozen = variables_used_by([self._fn])
+            everything = trainable + frozen
         start = self._first_trained(len(trainable))
         seen = set()
         self._ordered_trainable = []

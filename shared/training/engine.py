@@ -235,10 +235,11 @@ def detach_from_cluster(model) -> None:
     Under MultiWorkerMirroredStrategy, Keras would split prediction inputs
     between workers, so each worker's scores would cover only part of the
     data it iterates. Weights are identical on every worker after training,
-    so each scores the whole set on its own.
+    so each scores the whole set on its own (`keras_compat.detach_strategy`).
     """
-    model._distribute_strategy = None
-    model.train_function = model.test_function = model.predict_function = None
+    from shared.keras_compat import detach_strategy
+
+    detach_strategy(model)
 
 
 def weights_fingerprint(model) -> str:
@@ -310,16 +311,7 @@ def with_class_weight(dataset, class_weight: dict):
 
 
 def _build_before_distributing(model, dataset, strategy) -> None:
-    """Build training state from one local batch before a multi-replica fit.
+    """Build training state from one local batch before a multi-replica fit (`keras_compat.build_from_local_batch`)."""
+    from shared.keras_compat import build_from_local_batch
 
-    Keras 3.15's TensorFlow trainer learns input shapes by averaging one
-    distributed batch across replicas (`_maybe_symbolic_build`), which fails
-    for string inputs ("AddN ... string"), i.e. for every model that takes raw
-    text or categories. Building from a local batch gives the same state, and
-    the averaging step is then skipped for this model. The distributed loop
-    needs the same: variables cannot be created inside `strategy.run`.
-    """
-    batch = next(iter(dataset))
-    with strategy.scope():
-        model._symbolic_build(data_batch=batch)
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    build_from_local_batch(model, next(iter(dataset)), strategy)

@@ -202,10 +202,7 @@ def _claim_for_new_run(run_dir: Path, cfg, overwrite: bool) -> Path | None:
         )
     replaceable = not overwrite and _failed_before_training(run_dir, entries)
     if not overwrite and not replaceable:
-        try:
-            saved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
-            saved = None
+        saved = runs.read_config_yaml(run_dir)
         if not isinstance(saved, dict):
             raise RunError(f"--run-dir {run_dir} holds a run whose config.yaml is missing or unreadable; choose another --run-dir, or pass --overwrite to replace it")
         changes = config_changes(saved, cfg)

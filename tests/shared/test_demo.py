@@ -103,3 +103,11 @@ def test_servable_run_refuses_every_other_path(root, tmp_path, where):
         path.symlink_to(outside, target_is_directory=True)
     with pytest.raises(RunError, match=r"is neither a demo model nor a run under the runs root \(DLSUITE_RUNS_ROOT\)"):
         demo.servable_run(path)
+
+
+@pytest.mark.parametrize("config", ["domain: fraud_detection\ntask: classifier\nwhen: 2023-02-30\n", b"domain: \xff\xfe\n", "a: " + "[" * 5000])
+def test_a_hostile_config_yaml_leaves_the_run_out_instead_of_failing(root, config):
+    run = _run(root / "fraud_detection" / "classifier-20250101-120000")
+    _run(root / "fraud_detection" / "classifier-20250102-120000")
+    (run / "config.yaml").write_bytes(config if isinstance(config, bytes) else config.encode())
+    assert list(demo.trained_runs("fraud_detection")) == ["fraud_detection/classifier-20250102-120000"]

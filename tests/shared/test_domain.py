@@ -169,3 +169,42 @@ def test_two_phase_training_freezes_then_fine_tunes_and_resumes_by_phase(tmp_pat
     train(task, cfg, run_dir)
     err = capfd.readouterr().err
     assert "phase 'head' already finished" in err and "phase 'fine_tune' already finished" in err
+
+
+def test_a_domain_from_another_distribution_is_found_through_its_entry_point(monkeypatch, tmp_path):
+    import importlib.metadata
+    import sys
+
+    import shared.domain as domain_module
+
+    (tmp_path / "acme_ext.py").write_text(
+        "from shared.domain import Domain\n"
+        "from tests_shared_toy import ToyTask\n"
+        "DOMAIN = Domain(name='acme_risk', title='Acme risk', description='from an entry point', task_classes=[ToyTask], default_task='toy')\n"
+    )
+    monkeypatch.setitem(sys.modules, "tests_shared_toy", sys.modules[__name__])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    point = importlib.metadata.EntryPoint(name="acme_risk", value="acme_ext:DOMAIN", group=domain_module.ENTRY_POINT_GROUP)
+    real = importlib.metadata.entry_points
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None, **kw: [point] if group == domain_module.ENTRY_POINT_GROUP else real(group=group, **kw))
+    monkeypatch.setattr(domain_module, "_DOMAINS", None)
+    found = discover()
+    assert "acme_risk" in found and {"fraud_detection", "medical_imaging"} <= set(found.names())
+    assert get_task("acme_risk").name == "toy"
+    monkeypatch.setattr(domain_module, "_DOMAINS", None)  # the next test discovers afresh
+
+
+def test_task_declares_every_capability_the_cli_and_app_call():
+    from shared.domain import CAPABILITIES
+
+    for name in CAPABILITIES:
+        assert callable(getattr(Task, name)) and getattr(Task, name).__doc__, name
+    toy = TOY.task()
+    assert toy.supports("evaluate_file") is False and toy.supports("predict") is False
+    with pytest.raises(ValueError, match="unknown capability"):
+        toy.supports("fly")
+    for name, domain in discover().items():
+        for _, task in domain.tasks.items():
+            # What the CLI's predict/evaluate/explain and the all-tasks test need, on every real task.
+            missing = [c for c in ("predict", "evaluate_file", "explain", "write_examples") if not task.supports(c)]
+            assert not missing, (name, task.name, missing)

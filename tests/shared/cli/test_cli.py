@@ -104,7 +104,8 @@ def test_predict_evaluate_explain_export(capsys, tmp_path, fraud_run, fraud_csv)
     assert len(pd.read_csv(out_file)) == 1500
 
     code, out, _ = run(capsys, "evaluate", str(fraud_run), "--data", str(fraud_csv))
-    assert code == 0 and 0.0 <= json.loads(out)["auprc"] <= 1.0
+    positive_rate = pd.read_csv(fraud_csv)["is_fraud"].mean()
+    assert code == 0 and json.loads(out)["auprc"] > 2 * positive_rate  # a random ranking scores the positive rate
 
     code, out, _ = run(capsys, "explain", str(fraud_run), str(fraud_csv), "--row", "3")
     assert code == 0 and "integrated gradients" in out and "amount" in out

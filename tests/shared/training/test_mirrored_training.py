@@ -21,4 +21,5 @@ def test_fraud_trains_under_mirrored_strategy_on_two_devices(tmp_path):
     assert meta["training"]["strategy"] == "MirroredStrategy"
     assert meta["training"]["replicas"] == 2
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert 0.0 <= metrics["auprc"] <= 1.0
+    # A random ranking scores the positive rate; two epochs on 3,000 rows must beat it clearly.
+    assert metrics["auprc"] > 3 * meta["data"]["positive_rate"], (metrics["auprc"], meta["data"]["positive_rate"])

@@ -239,3 +239,13 @@ def test_two_concurrent_trainings_on_one_run_dir_one_wins(tmp_path):
         assert [row[0] for row in csv.reader(fh)] == ["epoch", "0", "1", "2"]
     assert json.loads((run_dir / "status.json").read_text())["state"] == "complete"
     assert not (run_dir / LOCK_NAME).exists()
+
+
+def test_a_run_whose_config_yaml_holds_an_impossible_date_is_one_line(capsys, tmp_path, finished_run):
+    run_dir = finished_run(tmp_path)
+    (run_dir / "config.yaml").write_text("domain: fraud_detection\nwhen: 2023-02-30\n")
+    before = snapshot(run_dir)
+    code, _, err = train(capsys, run_dir)
+    assert code == 2
+    assert "config.yaml is missing or unreadable" in error_line(err)
+    assert snapshot(run_dir) == before

@@ -1,0 +1,12 @@
+"""The generic page, shown for every domain that has no `apps/pages/<domain>.py` of its own.
+
+`apps/app.py` registers this file once per such domain and records which
+domain the visitor opened in the session (`CURRENT_DOMAIN`).
+"""
+
+import streamlit as st
+
+from apps.components.domain_page import CURRENT_DOMAIN, render
+from shared.domain import get_domain
+
+render(get_domain(st.session_state[CURRENT_DOMAIN]))
