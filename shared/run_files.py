@@ -205,3 +205,28 @@ def _signature_mismatch(found: dict | None, recorded: ModelSignature | None) -> 
         if got["shape"] != spec.shape or got["dtype"] != spec.dtype:
             return f"output {spec.name!r} is {got['dtype']} {got['shape']}, metadata.json records {spec.dtype} {spec.shape}"
     return None
+
+
+def arrays_mismatch(model: Any, arrays: dict) -> str | None:
+    """Why the named input `arrays` (batch first) do not fit `model`'s inputs, or None when they do.
+
+    Compares the same things as `check_model` does between a model and its
+    recorded signature: input names, text or numeric dtype, and shape
+    without the batch axis (`None` in the model matches any size). Tasks
+    call it on the arrays their task state builds, before predicting.
+    """
+    found = model_signature(model)
+    if found is None:
+        return None
+    have = {s["name"]: s for s in found["inputs"]}
+    if set(have) != set(arrays):
+        return f"the model reads {', '.join(sorted(have))}; the inputs are {', '.join(sorted(arrays))}"
+    for name, spec in have.items():
+        array = arrays[name]
+        is_text = array.dtype.kind in "OSU"
+        if is_text != (spec["dtype"] == "string"):
+            return f"input {name!r} is {spec['dtype']} in the model but {'text' if is_text else 'numeric'} in the inputs"
+        shape = spec["shape"]
+        if len(shape) != array.ndim - 1 or any(d is not None and d != n for d, n in zip(shape, array.shape[1:])):
+            return f"input {name!r} has shape {shape} in the model but {list(array.shape[1:])} in the inputs"
+    return None

@@ -77,7 +77,7 @@ def render(domain: Domain) -> None:
     st.write(domain.description)
     st.warning(
         "Demo models learned the domain's **synthetic** demo data; their outputs show how the pipeline works, "
-        f"not how it would do on yours. Retrain with `dlsuite train {domain.name} --data ...`.",
+        f"not how it would do on yours. Retrain with `dlsuite train {domain.name} --data {inputs.OWN_DATA[domain.task().input_kind.value]}`.",
         icon=":material/science:",
     )
     run_path = pick_run(domain)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from shared.demo import available
 from shared.domain import discover
+from shared.inputs import OWN_DATA
 
 st.title("dlsuite")
 st.write(
@@ -11,7 +12,7 @@ st.write(
     "data loaders, model builders, metrics and explanations behind one command-line interface and "
     "one shared training engine. The demo models on these pages are small and learned **synthetic "
     "data only**: they show how the pieces fit together, not how well they would do on your data. "
-    "Retrain on your own table with the commands below before trusting any score."
+    "Retrain on your own data with the commands below before trusting any score."
 )
 
 for name, domain in discover().items():
@@ -28,4 +29,4 @@ for name, domain in discover().items():
                 st.success("Demo model ready (trained on synthetic data).", icon=":material/check:")
             else:
                 st.warning(f"No demo model built; run `dlsuite demo --build --only {name}`.", icon=":material/build:")
-            st.code(f"dlsuite train {name} --task {task_name} --data your.csv", language="bash")
+            st.code(f"dlsuite train {name} --task {task_name} --data {OWN_DATA[task.input_kind.value]}", language="bash")

@@ -31,6 +31,10 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
+# What `--data` names for each kind in the docs and the app's hints.
+OWN_DATA = {"table": "your.csv", "image": "your_images/", "audio": "your_clips/", "text": "your_texts.csv", "video": "your_videos/"}
+
+
 def kind_of(path: Path) -> str | None:
     """The input kind a file's suffix suggests (table wins for .txt), or None."""
     suffix = Path(path).suffix.lower()

@@ -62,12 +62,8 @@ def prepare_run(task, cfg, run_dir: Path | None = None, *, overwrite: bool = Fal
     """
     if not _writes_run_dir(run_dir):
         return run_dir
-    replaced = None
-    if run_dir is None:
-        run_dir = runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name)
-    else:
-        _make_dir(run_dir)
-        replaced = _claim_for_new_run(run_dir, cfg, overwrite)
+    run_dir, named = _run_dir_for(task, cfg, run_dir)
+    replaced = _claim_for_new_run(run_dir, cfg, overwrite) if named else None
     runs.write_text(run_dir / "config.yaml", dump(cfg))
     runs.write_status(run_dir, "running")
     if replaced is not None:
@@ -86,10 +82,7 @@ def start_run(task, cfg, run_dir: Path | None = None, *, overwrite: bool = False
     if not _writes_run_dir(run_dir):
         yield prepare_run(task, cfg, run_dir)
         return
-    if run_dir is None:
-        run_dir = runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name)
-    else:
-        _make_dir(run_dir)
+    run_dir, _ = _run_dir_for(task, cfg, run_dir)
     with RunLock(run_dir):
         yield prepare_run(task, cfg, run_dir, overwrite=overwrite)
 
@@ -177,6 +170,18 @@ def _writes_run_dir(run_dir: Path | None) -> bool:
             raise ConfigError("a multi-worker run needs --run-dir: the same directory for every worker, on storage they share")
         return cluster.is_chief
     return True
+
+
+def _run_dir_for(task, cfg, run_dir: Path | None) -> tuple[Path, bool]:
+    """(the run directory, created if needed; whether the user named it).
+
+    Unnamed, it is a new `runs/<domain>/<task>-<time>`; named, it may hold
+    a run already, which `_claim_for_new_run` then checks.
+    """
+    if run_dir is None:
+        return runs.new_run_dir(cfg.run.output_dir, task.domain.name, task.name, cfg.run.name), False
+    _make_dir(run_dir)
+    return run_dir, True
 
 
 def _make_dir(run_dir: Path) -> None:

@@ -26,6 +26,7 @@ def test_home_lists_fraud_tasks_with_ready_demo_models(demo_models, app_path):
     commands = [c.value for c in at.code]
     assert "dlsuite train fraud_detection --task classifier --data your.csv" in commands
     assert "dlsuite train fraud_detection --task sequence --data your.csv" in commands
+    assert "dlsuite train medical_imaging --task classifier --data your_images/" in commands  # a folder for image tasks
     assert any("synthetic data only" in m.value for m in at.markdown)
 
 

@@ -205,3 +205,19 @@ def test_task_explain_counts_rows_from_one(demo_run, fraud_csv):
 def test_every_artefact_has_the_same_file_mode(fraud_run):
     modes = {name: (fraud_run / name).stat().st_mode & 0o777 for name in ("curves.png", "pr_curve.png", "metrics.json", "metadata.json", "model.keras")}
     assert len(set(modes.values())) == 1, modes
+
+
+def test_arrays_mismatch_names_the_first_disagreement():
+    import keras
+    import numpy as np
+
+    from shared.run_files import arrays_mismatch
+
+    numeric = keras.Input((3,), name="numeric")
+    text = keras.Input((2,), dtype="string", name="categorical")
+    model = keras.Model([numeric, text], keras.layers.Dense(1)(numeric))
+    good = {"numeric": np.zeros((4, 3), "float32"), "categorical": np.array([["a", "b"]] * 4, dtype=object)}
+    assert arrays_mismatch(model, good) is None
+    assert arrays_mismatch(model, {"numeric": good["numeric"]}) == "the model reads categorical, numeric; the inputs are numeric"
+    assert "input 'numeric' has shape [3] in the model but [5]" in arrays_mismatch(model, {**good, "numeric": np.zeros((4, 5), "float32")})
+    assert "input 'categorical' is string in the model but numeric" in arrays_mismatch(model, {**good, "categorical": np.zeros((4, 2))})
