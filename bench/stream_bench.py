@@ -50,7 +50,7 @@ def write_transactions_csv(path: Path, rows: int, base_rows: int, extra_columns:
     import numpy as np
     import pandas as pd
 
-    from domains.fraud_detection.data import generate_transactions
+    from domains.fraud_detection.synthetic import generate_transactions
 
     frame = generate_transactions(min(rows, base_rows), seed=seed)
     values = np.random.default_rng(seed).integers(0, 1000, size=(len(frame), extra_columns))

@@ -79,6 +79,7 @@ def lazy(target: str) -> Callable[..., Any]:
     call.__name__ = attribute
     call.__qualname__ = attribute
     call.__doc__ = f"Imports and calls {target}."
+    call.module = module_name  # `Task.import_model_modules` imports it before a saved model loads
     return call
 
 
@@ -269,6 +270,18 @@ class Task(abc.ABC):
         `load_data` then trains from `out_dir` without loading it into memory.
         """
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} cannot pack its data into shards")
+
+    def import_model_modules(self) -> None:
+        """Import the modules of this task's model builders and losses (registering their custom layers).
+
+        `Run.model` calls it before loading a `model.keras`; builders
+        registered with `lazy(...)` name their module.
+        """
+        for _, spec in self.models.items():
+            for part in (spec.build, spec.loss):
+                module = getattr(part, "module", None)
+                if module:
+                    importlib.import_module(module)
 
     def build_model(self, cfg: Any, data: DataBundle) -> keras.Model:
         return self.model_spec(cfg).build(cfg.model, data)

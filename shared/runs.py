@@ -292,6 +292,24 @@ class Run:
 
         return validate(schema, self.config_data)
 
+    def _register_layers(self) -> None:
+        """Register the layer classes `model.keras` may name: the shared ones and those of the run's task.
+
+        Loading registers nothing by itself, and a `.keras` file naming an
+        unregistered class fails to load, so this runs first. Nothing from
+        the file decides what is imported: only the suite's own modules.
+        """
+        import shared.hub.layer  # noqa: F401 - registers HubBackbone
+        import shared.layers
+        from shared.domain import get_task
+        from shared.errors import UnknownNameError
+
+        shared.layers.register_all()
+        try:
+            get_task(self.domain_name, self.task_name).import_model_modules()
+        except UnknownNameError:  # another domain's run: Run.open's identity checks name it
+            pass
+
     @cached_property
     def model(self):
         """The Keras model, loaded once with safe_mode on and checked against the run's metadata."""
@@ -302,6 +320,7 @@ class Run:
             raise RunError(_damaged_model(self.path, "it is not a complete zip archive"))
         from shared.hub.handles import recorded_backbones
 
+        self._register_layers()
         try:
             # Backbones are checked against what training recorded, and never fetched.
             with recorded_backbones(self.metadata.get("hub_backbones")):

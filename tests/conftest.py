@@ -36,7 +36,7 @@ def fraud_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fraud_csv(tmp_path_factory):
     """A small labelled transactions CSV (synthetic, seed not used in training)."""
-    from domains.fraud_detection.data import generate_transactions
+    from domains.fraud_detection.synthetic import generate_transactions
 
     path = tmp_path_factory.mktemp("data") / "transactions.csv"
     generate_transactions(1500, seed=99).to_csv(path, index=False)

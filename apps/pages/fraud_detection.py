@@ -107,6 +107,7 @@ metric_cards(
         "Beats baseline": "Whether the network's test AUPRC is above the logistic-regression baseline's.",
         "Saved threshold": "Chosen on the validation split by the cost of false alerts and missed frauds.",
     },
+    per_row=3,
 )
 if decision.get("reason"):
     st.caption(f"Why this threshold: {decision['reason']}.")
@@ -124,7 +125,8 @@ if labels is not None:
             "Recall": counts["recall"],
             "Frauds caught": f"{counts['tp']:,} of {counts['tp'] + counts['fn']:,}",
             "AUPRC on this data": average_precision(labels, scores) if both_classes else None,
-        }
+        },
+        per_row=3,
     )
     curve_column, matrix_column = st.columns(2)
     with curve_column:

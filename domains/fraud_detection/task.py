@@ -10,9 +10,11 @@ Three tasks share one data path and one evaluation:
 Every run also fits a logistic-regression baseline on the same split and
 reports it beside the network, and picks its alert threshold from costs.
 
-Tables larger than memory are packed first (`dlsuite data pack
-fraud_detection`, `FraudTask.pack`) and training streams the shards; the
-`sequence` task cannot be packed (it needs whole card histories).
+Tables that fit in memory are fed from memory; tables larger than memory
+are packed first (`dlsuite data pack fraud_detection`, `FraudTask.pack`)
+and training streams the shards; the `sequence` task cannot be packed (it
+needs whole card histories). This module imports no TensorFlow: the model
+builders are registered with `lazy(...)`.
 """
 
 from __future__ import annotations
@@ -26,22 +28,29 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from domains.fraud_detection import data as fdata
-from domains.fraud_detection import models as fmodels
+from domains.fraud_detection import baseline as fbaseline
+from domains.fraud_detection import pipeline as fpipeline
+from domains.fraud_detection import sources
+from domains.fraud_detection.config import AutoencoderConfig, FraudDataConfig, FraudEvaluationConfig, MLPConfig, SequenceConfig
+from domains.fraud_detection.sources import LABEL, FeatureColumns, features_only
+from domains.fraud_detection.synthetic import generate_transactions
 from shared import runs
 from shared.data.packs import SplitShards, is_pack, read_pack, source_fingerprint, write_pack_file, writing_pack
-from shared.data.pipeline import batched
-from shared.data.records import batch_parser, read_records, shard_counts, shard_errors, write_shards
-from shared.data.splits import SPLIT_NAMES, StreamingSplit, split, time_cutoffs
-from shared.data.tables import CategoryCounter, iter_table, read_table, table_columns
-from shared.domain import DataBundle, Domain, Explanation, ModelSpec, Task
-from shared.errors import DataError, RunError, UnsupportedError
+from shared.data.records import batch_parser, read_records, shard_counts, shard_errors
+from shared.data.splits import SPLIT_NAMES, SplitChoice, SplitConfig, StreamingSplit, resolve_split, split, time_cutoffs, time_values
+from shared.data.tables import CategoryCounter, iter_table, read_table, require_columns, table_columns
+from shared.domain import DataBundle, Domain, ExampleFiles, Explanation, InputKind, ModelSpec, Task, lazy
+from shared.errors import RunError, UnsupportedError
+from shared.evaluation.predictions import predict_dataset
 from shared.registry import Registry
 from shared.run_files import RESTORE_HINT, RunFile
+from shared.training.class_weights import balanced_class_weights
 
 HERE = Path(__file__).resolve().parent
-LABEL = "label"
 DEMO_SEED = 20_240_601  # held out: never used by a training preset
+EXAMPLES_SEED = 20_240_602  # `write_examples`: held out too, and apart from the demo table
+EXAMPLE_ROWS = 2000  # about 20 frauds, so the labelled example has both classes
+PREDICT_BATCH = 65_536  # rows per model call when scoring a table: few calls, bounded memory
 
 INTENDED_USE = (
     "Ranking card transactions by fraud risk so that analysts review the riskiest first. "
@@ -58,7 +67,7 @@ NOT_PACKABLE = (
 
 
 class ColumnsState(BaseModel):
-    """The columns a fraud run reads (`fdata.FeatureColumns`), as saved in its task state."""
+    """The columns a fraud run reads (`sources.FeatureColumns`), as saved in its task state."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -101,19 +110,18 @@ class FraudMetrics(RunFile):
     decision: DecisionMetrics | None = None
 
 
-def _features_only(example: dict) -> dict:
-    return {k: v for k, v in example.items() if k != LABEL}
-
-
-def _as_pair(example: dict) -> tuple:
-    return _features_only(example), example[LABEL]
+def class_weights(counts, source: str, target: str) -> dict:
+    """Balanced class weights for a training split with `counts` = [legitimate rows, fraud rows]."""
+    return balanced_class_weights(counts, names=[f"legitimate ({target}=0)", f"fraud ({target}=1)"], required=(1,), source=source)
 
 
 class FraudTask(Task):
     """Shared data path and evaluation for the three fraud tasks."""
 
-    data_config = fdata.FraudDataConfig
-    evaluation_config = fdata.FraudEvaluationConfig
+    input_kind = InputKind.TABLE
+    score_meaning: ClassVar[str] = "fraud probability in [0, 1]"
+    data_config = FraudDataConfig
+    evaluation_config = FraudEvaluationConfig
     intended_use = INTENDED_USE
     limitations = LIMITATIONS
     uses_history: ClassVar[bool] = False
@@ -121,37 +129,42 @@ class FraudTask(Task):
 
     # --- data ------------------------------------------------------------------
     def load_data(self, cfg, workdir: Path) -> DataBundle:
+        """Read, validate and split the table; feed it from memory (from shards in a multi-worker run)."""
         if cfg.data.path and is_pack(cfg.data.path):
             return self._load_pack(cfg, Path(cfg.data.path))
-        frame, provenance = fdata.load_frame(cfg.data)
+        frame, provenance = sources.load_frame(cfg.data)
         source = provenance["source"]
-        cols = fdata.resolve_columns(frame, cfg.data, source)
-        arrays = fdata.feature_arrays(frame, cols, source)
+        cols = sources.resolve_columns(frame, cfg.data, source)
+        choice = resolve_split(cfg.data.split, frame.columns)
+        arrays = sources.feature_arrays(frame, cols, source)
         state: dict[str, Any] = {"columns": cols.to_dict()}
         if self.uses_history:
-            arrays["history"], arrays["history_mask"] = fdata.history_windows(frame, cols, arrays, cfg.data.sequence_length)
+            arrays["history"], arrays["history_mask"] = sources.history_windows(frame, cols, arrays, cfg.data.sequence_length)
             numeric = np.stack([arrays[c] for c in cols.numeric], axis=-1)
-            state["history"] = {"length": cfg.data.sequence_length, **fmodels.history_stats(numeric)}
+            state["history"] = {"length": cfg.data.sequence_length, **sources.history_stats(numeric)}
 
-        assign = split(len(frame), cfg.data.split, cfg.run.seed, labels=arrays[LABEL], key=self._split_key(frame, cfg))
-        spec = self._spec(cols, state)
-        fingerprint = self._fingerprint(cfg, frame, provenance)
-        for name in SPLIT_NAMES:
-            rows = assign == name
-            write_shards({k: v[rows] for k, v in arrays.items()}, spec, workdir / name, cfg.data.rows_per_shard, fingerprint)
-
-        splits, adapt_ds = self._datasets(cfg, workdir, spec, fmodels.input_groups(state["columns"]), cache=cfg.trainer.cache)
-        y_train = arrays[LABEL][assign == "train"]
-        class_weight = self._class_weight(len(y_train), int(y_train.sum()), source, cols.target)
+        labels = arrays[LABEL]
+        assign = split(len(frame), choice.config, cfg.run.seed, labels=labels, key=split_key(frame, choice.config))
+        y_train = labels[assign == "train"]
+        class_weight = class_weights(np.bincount(y_train, minlength=2), source, cols.target)
+        source_files: dict = {}
+        if fpipeline.needs_shards(cfg):
+            spec = fpipeline.shard_spec(cols, state)
+            source_files = fpipeline.write_split_shards(arrays, assign, spec, workdir, cfg.data.rows_per_shard, self._fingerprint(cfg, frame, provenance))
+            groups = sources.input_groups(state["columns"])
+            splits, adapt_ds = fpipeline.shard_datasets(cfg, workdir, spec, groups, cache=cfg.trainer.cache)
+        else:
+            splits, adapt_ds = fpipeline.memory_datasets(cfg, arrays, assign, state["columns"])
         provenance.update(
             rows=int(len(frame)),
-            positive_rate=float(arrays[LABEL].mean()),
-            split=cfg.data.split.type,
-            split_column=cfg.data.split.column,
+            positive_rate=float(labels.mean()),
+            split=choice.config.type,
+            split_column=choice.config.column,
+            split_reason=choice.reason,
             **{f"{n}_rows": int((assign == n).sum()) for n in SPLIT_NAMES},
-            **{f"{n}_positives": int(arrays[LABEL][assign == n].sum()) for n in SPLIT_NAMES},
+            **{f"{n}_positives": int(labels[assign == n].sum()) for n in SPLIT_NAMES},
         )
-        baseline = fdata.logistic_baseline(arrays, cols, assign, seed=cfg.run.seed, max_rows=cfg.data.baseline_max_rows)
+        baseline = fbaseline.logistic_baseline(arrays, cols, assign, seed=cfg.run.seed, max_rows=cfg.data.baseline_max_rows)
         return DataBundle(
             train=splits["train"],
             validation=splits["validation"],
@@ -161,7 +174,9 @@ class FraudTask(Task):
             state=state,
             adapt=adapt_ds,
             baseline=baseline,
-            source_files=shard_counts(workdir),
+            source_files=source_files,
+            train_rows=int(len(y_train)),
+            split=choice,
         )
 
     def _load_pack(self, cfg, root: Path) -> DataBundle:
@@ -177,17 +192,22 @@ class FraudTask(Task):
             raise UnsupportedError(NOT_PACKABLE)
         pack = read_pack(root, self.domain.name, verify=cfg.data.verify_shards)
         counts = pack["splits"]
-        cols = fdata.FeatureColumns(**pack["state"]["columns"])
+        cols = FeatureColumns(**pack["state"]["columns"])
         source = pack["source"]["path"]
-        groups = fmodels.input_groups(pack["state"]["columns"])
-        splits, adapt_ds = self._datasets(cfg, root, pack["spec"], groups, cache=False)  # an in-memory cache would hold the whole set
+        groups = sources.input_groups(pack["state"]["columns"])
+        splits, adapt_ds = fpipeline.shard_datasets(cfg, root, pack["spec"], groups, cache=False)  # an in-memory cache would hold the whole set
         n_train = counts["train"]["rows"]
-        class_weight = self._class_weight(n_train, counts["train"]["positives"], source, cols.target)
+        class_weight = class_weights([n_train - counts["train"]["positives"], counts["train"]["positives"]], source, cols.target)
         parse = batch_parser(pack["spec"])
         with shard_errors(root):
-            baseline = fdata.streamed_logistic_baseline(
+            baseline = fbaseline.streamed_logistic_baseline(
                 lambda name: read_records(root / name).batch(8192).map(parse).as_numpy_iterator(), n_train, cols, cfg.run.seed, cfg.data.baseline_max_rows
             )
+        packed = pack["split"]
+        choice = SplitChoice(
+            SplitConfig(type=packed["type"], column=packed["column"], validation=packed["validation"], test=packed["test"]),
+            packed.get("reason") or f"{packed['type']} split fixed when the data was packed",
+        )
         rows = sum(c["rows"] for c in counts.values())
         provenance = {
             "source": source,
@@ -196,9 +216,10 @@ class FraudTask(Task):
             "source_sha256": pack["source"]["sha256"],
             "rows": rows,
             "positive_rate": sum(c["positives"] for c in counts.values()) / rows,
-            "split": pack["split"]["type"],
-            "split_column": pack["split"]["column"],
-            "split_stratified": pack["split"]["stratified"],
+            "split": packed["type"],
+            "split_column": packed["column"],
+            "split_reason": choice.reason,
+            "split_stratified": packed["stratified"],
             **{f"{n}_rows": counts[n]["rows"] for n in SPLIT_NAMES},
             **{f"{n}_positives": counts[n]["positives"] for n in SPLIT_NAMES},
             "baseline_fitted_on": f"a random sample of {baseline['sample_rows']:,} of the {n_train:,} training rows, streamed from the shards",
@@ -213,53 +234,18 @@ class FraudTask(Task):
             adapt=adapt_ds,
             baseline=baseline,
             source_files=shard_counts(root),
+            train_rows=n_train,
+            split=choice,
         )
-
-    @staticmethod
-    def _datasets(cfg, root: Path, spec: dict, groups: dict, cache: bool) -> tuple[dict, Any]:
-        """Batched `(features, label)` datasets of the split shard sets under `root`,
-        and the batched training features that `adapt` the preprocessing.
-
-        Serialized records are shuffled and batched, then parsed a batch at a
-        time, the columns of each of `groups` stacked into one model input.
-        """
-        import tensorflow as tf
-
-        t = cfg.trainer
-        parse = batch_parser(spec, groups)
-
-        def as_pair(serialized):
-            return _as_pair(parse(serialized))
-
-        def features_only(serialized):
-            return _features_only(parse(serialized))
-
-        splits = {
-            name: batched(
-                read_records(root / name),
-                t.batch_size,
-                shuffle_buffer=t.shuffle_buffer if name == "train" else 0,
-                seed=cfg.run.seed,
-                cache=cache,
-                batch_map_fn=as_pair,
-            )
-            for name in SPLIT_NAMES
-        }
-        return splits, read_records(root / "train").batch(4096).map(features_only, num_parallel_calls=tf.data.AUTOTUNE)
-
-    @staticmethod
-    def _class_weight(rows: int, positives: int, source: str, target: str) -> dict:
-        """Balanced class weights for a training split of `rows` with `positives` fraud rows."""
-        if positives == 0:
-            raise DataError(f"{source}: the training split has no positive ({target}=1) rows; fraud cannot be learned")
-        return {0: rows / (2.0 * (rows - positives)), 1: rows / (2.0 * positives)}
 
     def pack(self, cfg, source: Path, out_dir: Path) -> dict:
         """Pack a CSV/Parquet table of any size into `out_dir`, reading it in chunks.
 
         Only `data.chunk_rows` rows are in memory at a time. Columns are
         resolved from the first chunk; every later chunk is checked against
-        them and its errors name its row range. Split assignment streams too
+        them and its errors name its row range. The split is resolved
+        against the file's columns first (`auto`: time when the time column
+        exists, else random), then assigned as the rows stream
         (`shared.data.splits.StreamingSplit`): random by a stable hash of the
         row number and `run.seed`, group by a hash of the group key, time by
         cutoffs from a first pass over the time column alone. Unlike loading
@@ -273,12 +259,13 @@ class FraudTask(Task):
         """
         d = cfg.data
         source = Path(source)
+        choice = resolve_split(d.split, table_columns(source))
+        chosen = choice.config
         cutoffs = None
-        if d.split.type == "time":
-            self._require_split_column(table_columns(source), cfg)
-            times = (self._split_key(chunk, cfg) for chunk in iter_table(source, d.chunk_rows, [d.split.column]))
-            cutoffs = time_cutoffs(times, d.split)
-        splitter = StreamingSplit(d.split, cfg.run.seed, cutoffs)
+        if chosen.type == "time":
+            times = (split_key(chunk, chosen) for chunk in iter_table(source, d.chunk_rows, [chosen.column]))
+            cutoffs = time_cutoffs(times, chosen)
+        splitter = StreamingSplit(chosen, cfg.run.seed, cutoffs)
         positives = dict.fromkeys(SPLIT_NAMES, 0)
         shards = None
         with writing_pack(out_dir) as root:
@@ -286,14 +273,14 @@ class FraudTask(Task):
                 first = chunk.index.start
                 where = f"{source} rows {first + 1}-{first + len(chunk)}"
                 if shards is None:
-                    cols = fdata.resolve_columns(chunk, d, where)
+                    cols = sources.resolve_columns(chunk, d, where)
                     needed = [cols.target, *cols.numeric, *cols.categorical]
                     categories = CategoryCounter(cols.categorical, d.max_categories, "; add it to data.drop or raise data.max_categories")
-                    spec = self._spec(cols, {})
+                    spec = fpipeline.shard_spec(cols, {})
                     shards = SplitShards(root, spec, d.rows_per_shard)
-                fdata.require_columns(chunk, needed, where)
-                arrays = fdata.feature_arrays(chunk, cols, where)
-                assign = splitter.assign(first, len(chunk), self._split_key(chunk, cfg))
+                require_columns(chunk, needed, where)
+                arrays = sources.feature_arrays(chunk, cols, where)
+                assign = splitter.assign(first, len(chunk), split_key(chunk, chosen))
                 shards.write(assign, arrays)
                 categories.update({c: arrays[c][assign == "train"] for c in cols.categorical}, where)
                 for name in SPLIT_NAMES:
@@ -304,7 +291,7 @@ class FraudTask(Task):
                 "task": self.name,
                 "created": runs.now(),
                 "source": source_fingerprint(source),
-                "split": {**d.split.model_dump(mode="json"), "seed": cfg.run.seed, "stratified": False},
+                "split": {**chosen.model_dump(mode="json"), "seed": cfg.run.seed, "stratified": False, "reason": choice.reason},
                 "spec": spec,
                 "state": {"columns": cols.to_dict(), "vocabularies": categories.vocabularies()},
                 "splits": {name: {"rows": m["rows"], "positives": positives[name], "shards": len(m["shards"])} for name, m in manifests.items()},
@@ -312,32 +299,6 @@ class FraudTask(Task):
             }
             info = write_pack_file(root, info)
         return info
-
-    def _split_key(self, frame: pd.DataFrame, cfg) -> np.ndarray | None:
-        column = cfg.data.split.column
-        if cfg.data.split.type == "random" or column is None:
-            return None
-        self._require_split_column(list(frame.columns), cfg)
-        if cfg.data.split.type == "time":
-            cols = fdata.FeatureColumns(target=cfg.data.target, numeric=[], categorical=[], time=column)
-            return fdata.time_key(frame, cols)
-        return frame[column].astype(str).to_numpy()
-
-    @staticmethod
-    def _require_split_column(columns: list, cfg) -> None:
-        column = cfg.data.split.column
-        if column not in columns:
-            raise DataError(f"split column {column!r} (data.split.column) is not in the data; found: {', '.join(map(str, columns[:12]))}")
-
-    @staticmethod
-    def _spec(cols: fdata.FeatureColumns, state: dict) -> dict:
-        spec = {c: {"dtype": "float", "shape": []} for c in cols.numeric}
-        spec.update({c: {"dtype": "string", "shape": []} for c in cols.categorical})
-        spec[LABEL] = {"dtype": "int", "shape": []}
-        if "history" in state:
-            spec["history"] = {"dtype": "float", "shape": [len(cols.numeric), state["history"]["length"]]}
-            spec["history_mask"] = {"dtype": "float", "shape": [state["history"]["length"]]}
-        return spec
 
     def _fingerprint(self, cfg, frame: pd.DataFrame, provenance: dict) -> str:
         source = {"source": provenance["source"], "rows": len(frame)}
@@ -350,13 +311,11 @@ class FraudTask(Task):
     def input_spec(self, data: DataBundle) -> dict:
         cols = data.state["columns"]
         kinds = {"numeric": "float32", "categorical": "string"}
-        inputs = {name: f"{kinds[name]} [{len(names)}]: the {name} columns of task_state.columns, in that order" for name, names in fmodels.input_groups(cols).items()}
+        inputs = {name: f"{kinds[name]} [{len(names)}]: the {name} columns of task_state.columns, in that order" for name, names in sources.input_groups(cols).items()}
         if "history" in data.state:
             inputs["history"] = f"float32 [{len(cols['numeric'])}, {data.state['history']['length']}] (feature, step)"
             inputs["history_mask"] = f"float32 [{data.state['history']['length']}] (1 = real step)"
         return {"inputs": inputs, "outputs": {"score": self.score_meaning}}
-
-    score_meaning: ClassVar[str] = "fraud probability in [0, 1]"
 
     def summarize(self, metrics: dict) -> str:
         base = metrics["baseline"]["auprc"]
@@ -373,19 +332,13 @@ class FraudTask(Task):
 
         return [keras.metrics.AUC(curve="PR", name="auprc"), keras.metrics.AUC(name="roc_auc")]
 
-    def loss(self, cfg):
-        import keras
-
-        if getattr(cfg.model, "loss", "binary_crossentropy") == "focal":
-            return keras.losses.BinaryFocalCrossentropy(gamma=cfg.model.focal_gamma)
-        return keras.losses.BinaryCrossentropy()
-
     # --- evaluation ------------------------------------------------------------------
     def evaluate(self, model, data: DataBundle, cfg, out_dir: Path) -> dict:
         from shared.evaluation import plots
 
-        y_val, s_val = self._scores(model, data.validation)
-        y_test, s_test = self._scores(model, data.test)
+        y_val, s_val = predict_dataset(model, data.validation)
+        y_test, s_test = predict_dataset(model, data.test)
+        s_val, s_test = s_val.reshape(-1), s_test.reshape(-1)
         metrics = fraud_report(y_val, s_val, y_test, s_test, cfg.evaluation)
         base = data.baseline
         base_report = fraud_report(base["y_validation"], base["validation"], base["y_test"], base["test"], cfg.evaluation)
@@ -399,31 +352,30 @@ class FraudTask(Task):
         plots.save_figure(plots.confusion_matrix(at["tp"], at["fp"], at["tn"], at["fn"]), out_dir / "confusion_matrix.png")
         return metrics
 
-    def _scores(self, model, ds) -> tuple[np.ndarray, np.ndarray]:
-        labels = np.concatenate([y.numpy() for _, y in ds])
-        scores = model.predict(ds.map(lambda x, y: x), verbose=0).reshape(-1)
-        return labels.astype("int32"), scores.astype("float64")
-
     # --- serving -------------------------------------------------------------------
-    def model_inputs(self, run, frame: pd.DataFrame, source: str, with_target: bool = False) -> tuple[dict, fdata.FeatureColumns]:
+    def model_inputs(self, run, frame: pd.DataFrame, source: str, with_target: bool = False) -> tuple[dict, FeatureColumns]:
         """Validated model inputs for a raw table, using the run's columns (plus `label` when `with_target`)."""
         state = run.task_state(self.state_schema)
-        cols = fdata.FeatureColumns(**state.columns.model_dump())
+        cols = FeatureColumns(**state.columns.model_dump())
         needed = cols.numeric + cols.categorical + ([cols.target] if with_target else [])
         if self.uses_history:
             needed += [c for c in (cols.card, cols.time) if c]
-        fdata.require_columns(frame, needed, source)
-        arrays = fdata.feature_arrays(frame, cols, source, with_target=with_target)
+        require_columns(frame, needed, source)
+        arrays = sources.feature_arrays(frame, cols, source, with_target=with_target)
         if self.uses_history:
-            arrays["history"], arrays["history_mask"] = fdata.history_windows(frame, cols, arrays, state.history.length)
-        return fmodels.grouped_arrays(arrays, cols.to_dict()), cols
+            arrays["history"], arrays["history_mask"] = sources.history_windows(frame, cols, arrays, state.history.length)
+        return sources.grouped_arrays(arrays, cols.to_dict()), cols
+
+    def _scores(self, run, arrays: dict) -> np.ndarray:
+        """The model's score per row, over the whole table in slices of `PREDICT_BATCH` rows."""
+        inputs = features_only(arrays)
+        check_inputs(run, inputs)
+        return fpipeline.predict_scores(loaded_model(run), inputs, PREDICT_BATCH)
 
     def score_frame(self, run, frame: pd.DataFrame, source: str) -> pd.DataFrame:
         arrays, cols = self.model_inputs(run, frame, source)
         threshold = saved_threshold(run)
-        inputs = {k: v for k, v in arrays.items() if k != LABEL}
-        check_inputs(run, inputs)
-        scores = run.model.predict(fmodels.as_tensors(inputs), batch_size=4096, verbose=0).reshape(-1)
+        scores = self._scores(run, arrays)
         out = pd.DataFrame({"row": np.arange(1, len(frame) + 1)})
         if cols.identifier and cols.identifier in frame.columns:
             out.insert(0, cols.identifier, frame[cols.identifier].to_numpy())
@@ -442,26 +394,63 @@ class FraudTask(Task):
         frame = read_table(path)
         arrays, _ = self.model_inputs(run, frame, str(path), with_target=True)
         threshold = saved_threshold(run)
-        inputs = {k: v for k, v in arrays.items() if k != LABEL}
-        check_inputs(run, inputs)
-        scores = run.model.predict(fmodels.as_tensors(inputs), batch_size=4096, verbose=0).reshape(-1)
+        scores = self._scores(run, arrays)
         return binary.binary_report(arrays[LABEL], scores.astype("float64"), threshold=threshold)
 
     def explain(self, run, example: tuple[pd.DataFrame, int], steps: int = 64) -> Explanation:
         """Integrated gradients for one row of a table (row index is 0-based)."""
+        from shared.errors import DataError
+
         frame, row = example
         if not 0 <= row < len(frame):
             valid = f"choose a row from 1 to {len(frame)}" if len(frame) else "the table has no rows"
             raise DataError(f"row {row + 1} is out of range for a table of {len(frame)} rows; {valid}")
         arrays, cols = self.model_inputs(run, frame, "input")
-        single = {k: v[row : row + 1] for k, v in arrays.items() if k != LABEL}
+        single = {k: v[row : row + 1] for k, v in features_only(arrays).items()}
         check_inputs(run, single)
         state = run.task_state(self.state_schema).model_dump()
-        return explain_row(run.model, fmodels.as_tensors(single), cols, state, steps=steps, method_note=self.score_meaning)
+        return explain_row(loaded_model(run), fpipeline.as_tensors(single), cols, state, steps=steps, method_note=self.score_meaning)
 
     def demo_frame(self, rows: int = 5000) -> pd.DataFrame:
         """Held-out synthetic transactions for demos (a seed no preset trains on)."""
-        return fdata.generate_transactions(rows, seed=DEMO_SEED)
+        return generate_transactions(rows, seed=DEMO_SEED)
+
+    def write_examples(self, out_dir: Path) -> ExampleFiles:
+        """Synthetic transactions from a held-out seed: unlabelled for predict, labelled for evaluate, one fraud row to explain.
+
+        The files hold whole card histories (every row of the generated
+        period), so the sequence task reads them as it reads its training data.
+        """
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        frame = generate_transactions(EXAMPLE_ROWS, seed=EXAMPLES_SEED).drop(columns=["fraud_pattern"])
+        predict = out_dir / "transactions.csv"
+        evaluate = out_dir / "labelled_transactions.csv"
+        frame.drop(columns=[self.data_config().target]).to_csv(predict, index=False)
+        frame.to_csv(evaluate, index=False)
+        first_fraud = int(np.flatnonzero(frame["is_fraud"].to_numpy() == 1)[0])
+        return ExampleFiles(predict=[predict], evaluate=evaluate, explain=evaluate, row=first_fraud + 1)
+
+
+def split_key(frame: pd.DataFrame, split_cfg: SplitConfig) -> np.ndarray | None:
+    """What a resolved split orders or groups rows by: times (time), group ids as text (group), nothing (random)."""
+    if split_cfg.type == "random":
+        return None
+    column = split_cfg.column
+    require_columns(frame, [column], "the split column (data.split.column)")
+    if split_cfg.type == "time":
+        return time_values(frame[column], column)
+    return frame[column].astype(str).to_numpy()
+
+
+def loaded_model(run):
+    """`run.model`, with the suite's Keras layers registered first so that `model.keras` can name them.
+
+    This module imports no Keras, so nothing else may have imported `shared.layers` yet.
+    """
+    import shared.layers  # noqa: F401 - registers TabularEncoder, DenseBlock, ... for loading
+
+    return run.model
 
 
 def saved_threshold(run) -> float:
@@ -473,7 +462,7 @@ def saved_threshold(run) -> float:
 
 def check_inputs(run, inputs: dict[str, np.ndarray]) -> None:
     """Refuse inputs that `run.model` does not read: its task state and its model disagree."""
-    wanted = {t.name: t for t in run.model.inputs}
+    wanted = {t.name: t for t in loaded_model(run).inputs}
     problem = None
     state = run.task_state(FraudState).columns
     columns = set(state.numeric) | set(state.categorical)
@@ -514,14 +503,15 @@ def fraud_report(y_val, s_val, y_test, s_test, ev) -> dict:
     return report
 
 
-def explain_row(model, single: dict, cols: fdata.FeatureColumns, state: dict, steps: int, method_note: str) -> Explanation:
+def explain_row(model, single: dict, cols: FeatureColumns, state: dict, steps: int, method_note: str) -> Explanation:
     """Attribute one row's score to its columns (and its card history)."""
     import tensorflow as tf
 
     from shared.explain import integrated_gradients, summed_by_slices
+    from shared.layers.names import FEATURES, SCORER, TABULAR  # `shared.layers` imports Keras
 
-    features = model.get_layer("features")
-    scorer = model.get_layer("scorer")
+    features = model.get_layer(FEATURES)
+    scorer = model.get_layer(SCORER)
     encoded = features(single)
     parts = list(encoded) if isinstance(encoded, (list, tuple)) else [encoded]
     shapes = [tuple(p.shape[1:]) for p in parts]
@@ -536,7 +526,7 @@ def explain_row(model, single: dict, cols: fdata.FeatureColumns, state: dict, st
 
     baseline = np.zeros_like(flat)
     attributions = integrated_gradients(score_fn, flat, baseline, steps=steps)[0]
-    slices = dict(model.get_layer("features").get_layer("tabular").feature_slices())
+    slices = dict(model.get_layer(FEATURES).get_layer(TABULAR).feature_slices())
     if len(parts) > 1:
         offset, length = sizes[0], state["history"]["length"]
         for i, c in enumerate(cols.numeric):
@@ -561,7 +551,15 @@ class ClassifierTask(FraudTask):
     description = "Feedforward network on transaction features, with class weights or focal loss."
     preset = HERE / "configs" / "classifier.yaml"
     models = Registry("model type")
-    models.register("mlp", ModelSpec(fmodels.MLPConfig, fmodels.build_mlp, "dense blocks with batch norm, dropout and L2"))
+    models.register(
+        "mlp",
+        ModelSpec(
+            MLPConfig,
+            lazy("domains.fraud_detection.models:build_mlp"),
+            "dense blocks with batch norm, dropout and L2",
+            loss=lazy("domains.fraud_detection.models:mlp_loss"),
+        ),
+    )
 
 
 class AnomalyTask(FraudTask):
@@ -571,12 +569,15 @@ class AnomalyTask(FraudTask):
     preset = HERE / "configs" / "anomaly.yaml"
     score_meaning = "reconstruction error (higher = more unusual)"
     models = Registry("model type")
-    models.register("autoencoder", ModelSpec(fmodels.AutoencoderConfig, fmodels.build_autoencoder, "dense encoder/decoder"))
-
-    def loss(self, cfg):
-        from shared.training.losses import ScoreAsLoss
-
-        return ScoreAsLoss()
+    models.register(
+        "autoencoder",
+        ModelSpec(
+            AutoencoderConfig,
+            lazy("domains.fraud_detection.models:build_autoencoder"),
+            "dense encoder/decoder",
+            loss=lazy("domains.fraud_detection.models:reconstruction_loss"),
+        ),
+    )
 
     def metrics(self, cfg) -> list:
         return []
@@ -602,7 +603,15 @@ class SequenceTask(FraudTask):
     uses_history = True
     state_schema = SequenceState
     models = Registry("model type")
-    models.register("sequence", ModelSpec(fmodels.SequenceConfig, fmodels.build_sequence, "GRU or LSTM over card history"))
+    models.register(
+        "sequence",
+        ModelSpec(
+            SequenceConfig,
+            lazy("domains.fraud_detection.models:build_sequence"),
+            "GRU or LSTM over card history",
+            loss=lazy("domains.fraud_detection.models:binary_crossentropy"),
+        ),
+    )
 
     def pack(self, cfg, source: Path, out_dir: Path) -> dict:
         raise UnsupportedError(NOT_PACKABLE)

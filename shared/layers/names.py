@@ -20,3 +20,9 @@ BACKBONE = "backbone"
 
 TABULAR = "tabular"
 """The `TabularEncoder` inside `FEATURES`; its `feature_slices()` map encoded columns back to input columns."""
+
+NUMERIC_INPUT = "numeric"
+"""The `TabularEncoder` input holding every numeric column, [B, numeric columns] (with `grouped_inputs=True`)."""
+
+CATEGORICAL_INPUT = "categorical"
+"""The `TabularEncoder` input holding every categorical column as strings, [B, categorical columns]."""

@@ -9,8 +9,7 @@ from keras import ops
 from shared.layers.argument_checks import check_non_negative_int, check_positive_int
 
 # Input keys of an encoder with `grouped_inputs=True`.
-NUMERIC_INPUT = "numeric"
-CATEGORICAL_INPUT = "categorical"
+from shared.layers.names import CATEGORICAL_INPUT, NUMERIC_INPUT  # noqa: F401 - re-exported
 
 
 @keras.saving.register_keras_serializable(package="dlsuite")

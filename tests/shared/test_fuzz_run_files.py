@@ -76,7 +76,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def one_row():
-    from domains.fraud_detection.data import generate_transactions
+    from domains.fraud_detection.synthetic import generate_transactions
 
     return generate_transactions(1000, seed=7).head(1)
 

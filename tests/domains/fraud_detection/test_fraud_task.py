@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from domains.fraud_detection import data as fdata
+from domains.fraud_detection import sources
+from domains.fraud_detection.config import FraudDataConfig
+from domains.fraud_detection.synthetic import generate_creditcard_format, generate_transactions
+from domains.fraud_detection.task import saved_threshold
 from shared.domain import get_task
 from shared.errors import DataError
 from shared.runs import Run
@@ -43,14 +46,19 @@ def test_train_save_reload(tmp_path, task_name, overrides):
         assert (run_dir / name).is_file(), name
     assert (run_dir / "saved_model" / "saved_model.pb").is_file()
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert {"auprc", "roc_auc", "recall_at_precision", "recall_at_budget", "decision", "baseline", "beats_baseline"} <= set(metrics)
+    # The test split: 450 of the 3,000 rows, newest first (time split), 1% fraud.
+    assert metrics["rows"] == 450 and metrics["at_threshold"]["tp"] + metrics["at_threshold"]["fn"] == round(450 * metrics["positive_rate"])
+    # The test split's 8 frauds; a tiny run's ranking is not judged here (test_demo_models.py sets floors).
+    assert round(450 * metrics["positive_rate"]) == 8
+    assert metrics["baseline"]["model"] == "logistic_regression"
+    assert metrics["beats_baseline"] is (metrics["auprc"] > metrics["baseline"]["auprc"])
     assert "minimises expected cost on the validation split" in metrics["decision"]["reason"]
     card = (run_dir / "model_card.md").read_text()
     assert "synthetic demo data" in card and "## Intended use" in card
 
     # The .keras file (safe_mode=True) and the SavedModel give the same scores.
     run = Run.open(run_dir)
-    frame = fdata.generate_transactions(1000, seed=5)
+    frame = generate_transactions(1000, seed=5)
     arrays, _ = task.model_inputs(run, frame, "t")
     inputs = {k: v for k, v in arrays.items() if k != "label"}
     tensors = {k: tf.constant(v.astype(str) if v.dtype == object else v) for k, v in inputs.items()}
@@ -59,6 +67,19 @@ def test_train_save_reload(tmp_path, task_name, overrides):
     served_scores = np.asarray(served.serve(tensors)).reshape(-1)
     np.testing.assert_allclose(keras_scores, served_scores, rtol=1e-5, atol=1e-6)
     assert np.isfinite(keras_scores).all()
+
+    # The task's own example files go through predict, evaluate_file and explain.
+    examples = task.write_examples(tmp_path / "examples")
+    predicted = task.predict(run, examples.predict)
+    assert len(predicted) == 2000 and predicted["transaction_id"].is_unique
+    assert set(predicted["decision"]) <= {"alert", "pass"} and np.isfinite(predicted["score"]).all()
+    report = task.evaluate_file(run, examples.evaluate)
+    assert report["rows"] == 2000 and report["positive_rate"] == pytest.approx(0.01)
+    assert report["at_threshold"]["threshold"] == saved_threshold(run)  # inf: a run whose threshold flags nothing
+    explanation = task.explain(run, task.read_example(run, examples.explain, examples.row), steps=16)
+    assert pd.read_csv(examples.explain)["is_fraud"].iloc[examples.row - 1] == 1
+    # The explained row is the same transaction, scored the same, as in the predict file.
+    assert explanation.score == pytest.approx(predicted["score"].iloc[examples.row - 1], rel=1e-4, abs=1e-5)
 
 
 def test_anomaly_model_trains_on_legitimate_rows_only(tmp_path):
@@ -73,7 +94,7 @@ def test_anomaly_model_trains_on_legitimate_rows_only(tmp_path):
 
 def test_creditcard_format_trains(tmp_path):
     path = tmp_path / "creditcard.csv"
-    fdata.generate_creditcard_format(3000, seed=1).to_csv(path, index=False)
+    generate_creditcard_format(3000, seed=1).to_csv(path, index=False)
     task = get_task("fraud_detection")
     cfg = task.resolve_config(
         files=[task.domain.package_dir / "configs" / "creditcard.yaml"],
@@ -87,7 +108,7 @@ def test_creditcard_format_trains(tmp_path):
 
 
 def test_parquet_with_own_target_and_mixed_columns(tmp_path):
-    frame = fdata.generate_transactions(3000, seed=3).rename(columns={"is_fraud": "label_chargeback"})
+    frame = generate_transactions(3000, seed=3).rename(columns={"is_fraud": "label_chargeback"})
     frame["region"] = np.where(frame["foreign"] == 1, "abroad", "home")
     path = tmp_path / "tx.parquet"
     frame.to_parquet(path)
@@ -106,32 +127,32 @@ def test_history_windows_follow_each_card_in_time():
     frame = pd.DataFrame(
         {"card": ["a", "b", "a", "a", "b"], "t": [1, 2, 3, 4, 5], "x": [10.0, 20.0, 30.0, 40.0, 50.0], "is_fraud": [0, 0, 0, 1, 0]}
     )
-    cols = fdata.FeatureColumns(target="is_fraud", numeric=["x"], categorical=[], card="card", time="t")
-    arrays = fdata.feature_arrays(frame, cols, "t")
-    history, mask = fdata.history_windows(frame, cols, arrays, length=3)
+    cols = sources.FeatureColumns(target="is_fraud", numeric=["x"], categorical=[], card="card", time="t")
+    arrays = sources.feature_arrays(frame, cols, "t")
+    history, mask = sources.history_windows(frame, cols, arrays, length=3)
     np.testing.assert_array_equal(history[:, 0, :], [[0, 0, 10], [0, 0, 20], [0, 10, 30], [10, 30, 40], [0, 20, 50]])
     np.testing.assert_array_equal(mask, [[0, 0, 1], [0, 0, 1], [0, 1, 1], [1, 1, 1], [0, 1, 1]])
 
 
 def test_column_resolution_errors():
-    frame = fdata.generate_transactions(1000, seed=0)
-    cfg = fdata.FraudDataConfig(max_categories=5)
+    frame = generate_transactions(1000, seed=0)
+    cfg = FraudDataConfig(max_categories=5)
     with pytest.raises(DataError, match="categorical column 'merchant_id' has .* distinct values"):
-        fdata.resolve_columns(frame, cfg, "f.csv")
+        sources.resolve_columns(frame, cfg, "f.csv")
     with pytest.raises(DataError, match="no feature columns left"):
-        fdata.resolve_columns(frame[["is_fraud", "transaction_id"]], fdata.FraudDataConfig(), "f.csv")
+        sources.resolve_columns(frame[["is_fraud", "transaction_id"]], FraudDataConfig(), "f.csv")
     with pytest.raises(DataError, match="missing column\\(s\\) 'Class'"):
-        fdata.resolve_columns(frame, fdata.FraudDataConfig(target="Class"), "f.csv")
+        sources.resolve_columns(frame, FraudDataConfig(target="Class"), "f.csv")
 
 
 def test_training_split_without_fraud_is_refused(tmp_path):
-    frame = fdata.generate_transactions(2000, seed=0)
+    frame = generate_transactions(2000, seed=0)
     frame["is_fraud"] = 0
     path = tmp_path / "legit.csv"
     frame.to_csv(path, index=False)
     task = get_task("fraud_detection")
     cfg = task.resolve_config(overrides=[f"data.path={path}", *TINY])
-    with pytest.raises(DataError, match="training split has no positive"):
+    with pytest.raises(DataError, match=r"legit.csv: the training split has no examples of class 'fraud \(is_fraud=1\)'; it cannot be learned"):
         task.load_data(cfg, tmp_path / "data")
 
 

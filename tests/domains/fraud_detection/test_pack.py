@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from domains.fraud_detection import data as fdata
+from domains.fraud_detection.synthetic import generate_transactions
 from shared.data import packs, records
 from shared.domain import get_task
 from shared.errors import DataError, UnsupportedError
@@ -30,12 +30,20 @@ def split_rows(out, name, spec):
 
 
 def test_pack_describes_the_data(tmp_path):
-    frame = fdata.generate_transactions(3000, seed=7)
+    frame = generate_transactions(3000, seed=7)
     frame.to_csv(tmp_path / "t.csv", index=False)
     info = pack(tmp_path, tmp_path / "t.csv")
     assert json.loads((tmp_path / "pack" / "pack.json").read_text()) == info
     assert info["domain"] == "fraud_detection" and info["task"] == "classifier"
-    assert info["split"] == {"type": "time", "column": "timestamp", "validation": 0.15, "test": 0.15, "seed": 42, "stratified": False}
+    assert info["split"] == {
+        "type": "time",
+        "column": "timestamp",
+        "validation": 0.15,
+        "test": 0.15,
+        "seed": 42,
+        "stratified": False,
+        "reason": "time split on column 'timestamp': the oldest rows train, the newest test (data.split.type=auto)",
+    }
     splits = info["splits"]
     assert sum(s["rows"] for s in splits.values()) == 3000
     assert sum(s["positives"] for s in splits.values()) == frame["is_fraud"].sum()
@@ -50,7 +58,7 @@ def test_pack_describes_the_data(tmp_path):
 
 
 def test_random_and_group_splits_do_not_depend_on_chunking(tmp_path):
-    frame = fdata.generate_transactions(3000, seed=8)
+    frame = generate_transactions(3000, seed=8)
     frame.to_parquet(tmp_path / "t.parquet")
     random = ["data.split.type=random", "data.split.column=null"]
     a = pack(tmp_path, tmp_path / "t.parquet", *random, "data.chunk_rows=500", name="a")
@@ -66,7 +74,7 @@ def test_random_and_group_splits_do_not_depend_on_chunking(tmp_path):
 
 
 def test_a_chunk_breaking_the_schema_names_its_rows(tmp_path):
-    frame = fdata.generate_transactions(3000, seed=9)
+    frame = generate_transactions(3000, seed=9)
     frame["amount"] = frame["amount"].astype(object)
     frame.loc[2344, "amount"] = "12,50"
     frame.to_csv(tmp_path / "t.csv", index=False)
@@ -74,7 +82,7 @@ def test_a_chunk_breaking_the_schema_names_its_rows(tmp_path):
         pack(tmp_path, tmp_path / "t.csv")
     assert not (tmp_path / "pack").exists()
     with pytest.raises(DataError, match=r"split column 'booked' \(data.split.column\) is not in the data"):
-        pack(tmp_path, tmp_path / "t.csv", "data.split.column=booked")
+        pack(tmp_path, tmp_path / "t.csv", "data.split.type=time", "data.split.column=booked")
 
 
 @pytest.mark.parametrize(
@@ -90,7 +98,10 @@ def test_train_from_a_pack(tmp_path, fraud_pack, task_name, model):
     assert provenance["train_rows"] == info["splits"]["train"]["rows"] == 1050
     sample = re.fullmatch(r"a random sample of ([\d,]+) of the 1,050 training rows, streamed from the shards", provenance["baseline_fitted_on"])
     assert sample and 900 < int(sample[1].replace(",", "")) <= 1000
-    assert 0 <= result.metrics["auprc"] <= 1 and result.metrics["baseline"]["auprc"] > 0
+    # Evaluated on exactly the packed test split.
+    test = info["splits"]["test"]
+    assert result.metrics["rows"] == test["rows"] and result.metrics["positive_rate"] == pytest.approx(test["positives"] / test["rows"])
+    assert result.metrics["beats_baseline"] is (result.metrics["auprc"] > result.metrics["baseline"]["auprc"])
     assert not (result.run_dir / "data").exists()  # nothing copied into the run
 
 

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.mark.slow
 def test_quickstart_runs(tmp_path):
-    from domains.fraud_detection.data import generate_transactions
+    from domains.fraud_detection.synthetic import generate_transactions
 
     data = tmp_path / "tx.csv"
     generate_transactions(3000, seed=4).to_csv(data, index=False)

@@ -6,7 +6,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score
 
-from domains.fraud_detection.data import (
+from domains.fraud_detection.synthetic import (
     CATEGORIES,
     CHANNELS,
     CREDITCARD_COLUMNS,

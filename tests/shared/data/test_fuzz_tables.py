@@ -17,10 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domains.fraud_detection import data as fdata
-from domains.fraud_detection import models as fmodels
+from domains.fraud_detection import sources
 from shared.data import packs, records
-from shared.data.tables import read_table
+from shared.data.tables import read_table, require_columns
 from shared.errors import DlsuiteError
 from tests.tests_support import fuzz_settings
 
@@ -32,7 +31,7 @@ FRAME = pd.DataFrame(
         "is_fraud": [0, 1, 0, 0, 1, 0],
     }
 )
-COLUMNS = fdata.FeatureColumns(target="is_fraud", numeric=["amount", "hour"], categorical=["category"])
+COLUMNS = sources.FeatureColumns(target="is_fraud", numeric=["amount", "hour"], categorical=["category"])
 SPEC = {
     "amount": {"dtype": "float", "shape": []},
     "category": {"dtype": "string", "shape": []},
@@ -82,9 +81,9 @@ def parquet_bytes() -> bytes:
 def prepare_for_predict(path):
     """What `predict` does with a table before the model sees it."""
     frame = read_table(path)
-    fdata.require_columns(frame, COLUMNS.numeric + COLUMNS.categorical, str(path))
-    arrays = fdata.feature_arrays(frame, COLUMNS, str(path), with_target=False)
-    inputs = fmodels.grouped_arrays(arrays, COLUMNS.to_dict())
+    require_columns(frame, COLUMNS.numeric + COLUMNS.categorical, str(path))
+    arrays = sources.feature_arrays(frame, COLUMNS, str(path), with_target=False)
+    inputs = sources.grouped_arrays(arrays, COLUMNS.to_dict())
     assert inputs["numeric"].shape == (len(frame), 2) and inputs["numeric"].dtype == np.float32
     return inputs
 
