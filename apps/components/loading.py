@@ -31,8 +31,6 @@ def load_run(path: str) -> Run:
     other path, or when the directory is incomplete or its model cannot be
     loaded.
     """
-    import shared.layers  # noqa: F401 - registers the suite's layers; task modules import no Keras
-
     run = Run.open(servable_run(path))
     run.model  # noqa: B018 - load now, inside the cache, not on first predict
     # The pages read the task state at once: a malformed one is an error box here.

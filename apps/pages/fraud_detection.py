@@ -161,7 +161,8 @@ def describe(position: int) -> str:
     return f"row {position + 1}{name} - score {scores[position]:.4g}"
 
 
-position = st.selectbox("Transaction (highest-scored first)", top.index.tolist(), format_func=describe, key=f"{DOMAIN}:explain")
+# Keyed by run: another model starts again from its own highest-scored row.
+position = st.selectbox("Transaction (highest-scored first)", top.index.tolist(), format_func=describe, key=f"{DOMAIN}:explain:{run_path}")
 with st.spinner("Explaining the score with integrated gradients..."):
     try:
         explanation = explain_table_row(run_path, frame, int(position))

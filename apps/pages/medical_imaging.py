@@ -17,7 +17,8 @@ from apps.components.images import IMAGE_TYPES, decode_uploaded_image, explain_i
 from apps.components.loading import load_run
 from apps.components.metric_cards import metric_cards
 from apps.components.model_picker import pick_task_run
-from domains.medical_imaging.data import CLASSES, generate_radiographs
+from domains.medical_imaging.config import CLASSES
+from domains.medical_imaging.synthetic import generate_radiographs
 from domains.medical_imaging.task import DEMO_SEED
 from shared.domain import get_domain
 from shared.errors import DlsuiteError

@@ -43,7 +43,7 @@ from shared.domain import DataBundle, Domain, ExampleFiles, Explanation, InputKi
 from shared.errors import RunError, UnsupportedError
 from shared.evaluation.predictions import predict_dataset
 from shared.registry import Registry
-from shared.run_files import RESTORE_HINT, RunFile
+from shared.run_files import RESTORE_HINT, RunFile, arrays_mismatch
 from shared.training.class_weights import balanced_class_weights
 
 HERE = Path(__file__).resolve().parent
@@ -117,6 +117,8 @@ def class_weights(counts, source: str, target: str) -> dict:
 
 class FraudTask(Task):
     """Shared data path and evaluation for the three fraud tasks."""
+
+    quick_overrides = ("data.synthetic_rows=3000", "trainer.batch_size=256", "trainer.tensorboard=false")
 
     input_kind = InputKind.TABLE
     score_meaning: ClassVar[str] = "fraud probability in [0, 1]"
@@ -370,7 +372,7 @@ class FraudTask(Task):
         """The model's score per row, over the whole table in slices of `PREDICT_BATCH` rows."""
         inputs = features_only(arrays)
         check_inputs(run, inputs)
-        return fpipeline.predict_scores(loaded_model(run), inputs, PREDICT_BATCH)
+        return fpipeline.predict_scores(run.model, inputs, PREDICT_BATCH)
 
     def score_frame(self, run, frame: pd.DataFrame, source: str) -> pd.DataFrame:
         arrays, cols = self.model_inputs(run, frame, source)
@@ -409,7 +411,7 @@ class FraudTask(Task):
         single = {k: v[row : row + 1] for k, v in features_only(arrays).items()}
         check_inputs(run, single)
         state = run.task_state(self.state_schema).model_dump()
-        return explain_row(loaded_model(run), fpipeline.as_tensors(single), cols, state, steps=steps, method_note=self.score_meaning)
+        return explain_row(run.model, fpipeline.as_tensors(single), cols, state, steps=steps, method_note=self.score_meaning)
 
     def demo_frame(self, rows: int = 5000) -> pd.DataFrame:
         """Held-out synthetic transactions for demos (a seed no preset trains on)."""
@@ -443,16 +445,6 @@ def split_key(frame: pd.DataFrame, split_cfg: SplitConfig) -> np.ndarray | None:
     return frame[column].astype(str).to_numpy()
 
 
-def loaded_model(run):
-    """`run.model`, with the suite's Keras layers registered first so that `model.keras` can name them.
-
-    This module imports no Keras, so nothing else may have imported `shared.layers` yet.
-    """
-    import shared.layers  # noqa: F401 - registers TabularEncoder, DenseBlock, ... for loading
-
-    return run.model
-
-
 def saved_threshold(run) -> float:
     """The run's cost-chosen threshold; `null` in JSON means "flag nothing"."""
     decision = run.metrics_as(FraudMetrics).decision
@@ -462,8 +454,7 @@ def saved_threshold(run) -> float:
 
 def check_inputs(run, inputs: dict[str, np.ndarray]) -> None:
     """Refuse inputs that `run.model` does not read: its task state and its model disagree."""
-    wanted = {t.name: t for t in loaded_model(run).inputs}
-    problem = None
+    wanted = {t.name for t in run.model.inputs}
     state = run.task_state(FraudState).columns
     columns = set(state.numeric) | set(state.categorical)
     if set(wanted) != set(inputs) and set(wanted) & columns:
@@ -473,18 +464,7 @@ def check_inputs(run, inputs: dict[str, np.ndarray]) -> None:
             f"version; this version groups columns by type, so train the run again (e.g. `dlsuite train {run.domain_name} "
             f"--task {run.task_name} --data YOUR.csv`)"
         )
-    if set(wanted) != set(inputs):
-        problem = f"the model reads {', '.join(sorted(wanted))}; the task state gives {', '.join(sorted(inputs))}"
-    else:
-        for name, tensor in wanted.items():
-            array, shape = inputs[name], list(tensor.shape[1:])
-            is_text = array.dtype.kind in "OSU"
-            if is_text != (str(tensor.dtype) == "string"):
-                problem = f"input {name!r} is {tensor.dtype} in the model but {'text' if is_text else 'numeric'} from the task state"
-            elif len(shape) != array.ndim - 1 or any(d is not None and d != n for d, n in zip(shape, array.shape[1:])):
-                problem = f"input {name!r} has shape {shape} in the model but {list(array.shape[1:])} from the task state"
-            if problem:
-                break
+    problem = arrays_mismatch(run.model, inputs)
     if problem is not None:
         raise RunError(f"run directory {run.path}: model.keras and metadata.json (task_state) disagree: {problem}; {RESTORE_HINT}")
 
@@ -625,4 +605,5 @@ DOMAIN = Domain(
     default_task="classifier",
     package_dir=HERE,
     demo_tasks={"classifier": [], "anomaly": [], "sequence": []},
+    icon=":material/credit_card:",
 )

@@ -6,61 +6,23 @@
 - `cnn`: the same head on a convolutional network trained from scratch;
 - `unet`: a U-Net for lesion segmentation, trained with a Dice loss.
 
-Every classifier keeps a 4-D feature map in its graph (`feature_map`), so
-Grad-CAM works on all of them.
+Every classifier keeps a 4-D feature map in its graph (the layer named
+`shared.layers.names.FEATURE_MAP`), so Grad-CAM works on all of them. Every
+model takes `data.channels` input channels (`data.state["channels"]`): 1 for
+grey images, 3 for grey repeated into RGB.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import keras
-from pydantic import Field
 
-from shared.config import Section
+from domains.medical_imaging.config import AugmentationConfig, CNNConfig, TransferConfig, UNetConfig
 from shared.errors import ConfigError
 from shared.hub import HubBackbone
 from shared.layers import ClassificationHead, ConvBlock, IntensityNormalization, ResidualBlock
+from shared.layers.names import BACKBONE, FEATURE_MAP
 
-
-class AugmentationConfig(Section):
-    enabled: bool = True
-    flip: bool = True
-    rotation: float = Field(0.05, ge=0, le=0.5)  # fraction of a full turn
-    zoom: float = Field(0.1, ge=0, lt=1)
-    contrast: float = Field(0.2, ge=0, lt=1)
-
-
-class TransferConfig(Section):
-    type: Literal["transfer"] = "transfer"
-    handle: str = "dlsuite/fashion-cnn-64"  # a registry name (`dlsuite hub list`), URL or SavedModel folder
-    input_size: int | None = Field(None, ge=16)  # None: from the registry entry of `handle`
-    input_channels: Literal[1, 3] = 3
-    endpoint: str | None = "auto"  # auto: "feature_maps" (spatial, for Grad-CAM) where the backbone exports it
-    dropout: float = Field(0.3, ge=0, lt=1)
-    pooling: Literal["max", "avg"] = "max"  # max: a small lesion anywhere decides
-    head_epochs: int = Field(4, ge=0)
-    fine_tune_epochs: int = Field(6, ge=0)
-    fine_tune_from: int | None = -6  # the top part: the last N backbone variables
-    fine_tune_learning_rate_scale: float = Field(0.1, gt=0, le=1)
-    augmentation: AugmentationConfig = AugmentationConfig()
-
-
-class CNNConfig(Section):
-    type: Literal["cnn"] = "cnn"
-    filters: list[int] = Field(default_factory=lambda: [16, 32, 64, 128], min_length=1)
-    residual: bool = True
-    pooling: Literal["max", "avg"] = "max"
-    dropout: float = Field(0.3, ge=0, lt=1)
-    l2: float = Field(1e-4, ge=0)
-    augmentation: AugmentationConfig = AugmentationConfig()
-
-
-class UNetConfig(Section):
-    type: Literal["unet"] = "unet"
-    filters: list[int] = Field(default_factory=lambda: [16, 32, 64], min_length=2)
-    dropout: float = Field(0.1, ge=0, lt=1)
-    dice_weight: float = Field(1.0, ge=0)
+__all__ = ["AugmentationConfig", "CNNConfig", "TransferConfig", "UNetConfig", "build_cnn", "build_transfer", "build_unet"]
 
 
 def augmentation(cfg: AugmentationConfig, name: str = "augment"):
@@ -107,28 +69,39 @@ def backbone_settings(cfg: TransferConfig) -> tuple[int, str | None]:
     return int(size), endpoint
 
 
+def image_input(data) -> keras.KerasTensor:
+    """The model's image input: [image_size, image_size, channels] from the run's data state."""
+    size, channels = data.state["image_size"], int(data.state.get("channels", 1))
+    return keras.Input((size, size, channels), name="image")
+
+
 def _backbone_input(cfg: TransferConfig, data):
-    """Grey images -> augmented, exposure-normalised, backbone-sized RGB in [0, 1]."""
+    """Images -> augmented, exposure-normalised, backbone-sized images with the backbone's channels, in [0, 1]."""
     input_size, _ = backbone_settings(cfg)
     size = data.state["image_size"]
-    images = keras.Input((size, size, 1), name="image")
+    images = image_input(data)
+    channels = images.shape[-1]
     x = augmentation(cfg.augmentation)(images)
     # Exposure varies between images; stretch each to [0, 1], the backbone's range.
     x = IntensityNormalization("minmax", name="intensity")(x)
     if size != input_size:
         x = keras.layers.Resizing(input_size, input_size, name="to_backbone_size")(x)
-    if cfg.input_channels == 3:
+    if cfg.input_channels == 3 and channels == 1:
         x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    elif cfg.input_channels == 1 and channels == 3:
+        # The channel mean as a frozen 1x1 convolution: saved and reloaded like any layer.
+        mean = keras.initializers.Constant(1.0 / 3.0)
+        x = keras.layers.Conv2D(1, 1, use_bias=False, trainable=False, kernel_initializer=mean, name="rgb_to_grey")(x)
     return images, x
 
 
 def build_transfer(cfg: TransferConfig, data) -> keras.Model:
     """Hub backbone + new head; phases set the backbone's trainability."""
     images, x = _backbone_input(cfg, data)
-    backbone = HubBackbone(cfg.handle, trainable=False, endpoint=backbone_settings(cfg)[1], training_mode="inference", name="backbone")
+    backbone = HubBackbone(cfg.handle, trainable=False, endpoint=backbone_settings(cfg)[1], training_mode="inference", name=BACKBONE)
     features = backbone(x)
     if len(features.shape) == 4:
-        features = keras.layers.Identity(name="feature_map")(features)
+        features = keras.layers.Identity(name=FEATURE_MAP)(features)
         outputs = _classifier_head(features, len(data.state["classes"]), cfg.dropout, cfg.pooling)
     else:  # a feature-vector handle: no spatial map to explain with
         outputs = ClassificationHead(len(data.state["classes"]), dropout=cfg.dropout, activation="softmax", name="probabilities")(features)
@@ -156,22 +129,20 @@ def build_scratch_twin(cfg: TransferConfig, data, extractor: keras.Model) -> ker
 
 def build_cnn(cfg: CNNConfig, data) -> keras.Model:
     """A convolutional classifier trained from scratch."""
-    size = data.state["image_size"]
-    images = keras.Input((size, size, 1), name="image")
+    images = image_input(data)
     x = augmentation(cfg.augmentation)(images)
     x = IntensityNormalization("zscore", name="intensity")(x)
     x = ConvBlock(cfg.filters[0], strides=2, l2=cfg.l2, name="stem")(x)
     for i, f in enumerate(cfg.filters[1:]):
         block = ResidualBlock(f, strides=2, l2=cfg.l2, name=f"res_{i}") if cfg.residual else ConvBlock(f, strides=2, l2=cfg.l2, name=f"conv_{i}")
         x = block(x)
-    features = keras.layers.Identity(name="feature_map")(x)
+    features = keras.layers.Identity(name=FEATURE_MAP)(x)
     return keras.Model(images, _classifier_head(features, len(data.state["classes"]), cfg.dropout, cfg.pooling), name="cnn_classifier")
 
 
 def build_unet(cfg: UNetConfig, data) -> keras.Model:
     """U-Net: a conv encoder, a mirrored decoder and skip connections."""
-    size = data.state["image_size"]
-    images = keras.Input((size, size, 1), name="image")
+    images = image_input(data)
     x, skips = IntensityNormalization("zscore", name="intensity")(images), []
     for i, f in enumerate(cfg.filters[:-1]):
         x = ConvBlock(f, name=f"down_{i}_a")(x)

@@ -1,15 +1,19 @@
-"""Medical imaging: registration, data pipelines, metrics, predict and explain.
+"""Medical imaging: registration, metrics, predict, evaluate and explain.
 
-Two tasks share one data path:
+Two tasks share one data path (`sources` -> `splits` -> `pipeline`):
 
 - `classifier`: finding classification, by transfer learning from a TF Hub
   backbone (`transfer`, trained in two phases) or from scratch (`cnn`), with
   per-class ROC AUC, a screening operating point, calibration and Grad-CAM;
-- `segmentation`: a U-Net that outlines lesions, trained with a Dice loss.
+- `segmentation`: a U-Net that outlines lesions, trained with a Dice loss,
+  explained by integrated gradients of its mean lesion probability.
 
 Image sets larger than memory are packed first (`dlsuite data pack
 medical_imaging`, `ClassifierTask.pack`): every image is decoded once into
 train/validation/test TFRecord shards, and training streams them.
+
+This module imports no TensorFlow or Keras: the model builders are
+registered with `lazy(...)` and every TensorFlow import is inside a method.
 
 NOT A MEDICAL DEVICE: the demo models learned synthetic images.
 """
@@ -19,30 +23,48 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
-from domains.medical_imaging import data as mdata
-from domains.medical_imaging import models as mmodels
+from domains.medical_imaging.config import (
+    DECODING_KEYS,
+    IMAGE_SUFFIXES,
+    ClassifierEvaluationConfig,
+    ClassifierMetrics,
+    CNNConfig,
+    MedicalDataConfig,
+    MedicalState,
+    SegmentationEvaluationConfig,
+    TransferConfig,
+    UNetConfig,
+)
+from domains.medical_imaging.decoding import decode_path
+from domains.medical_imaging.pipeline import make_dataset, segmentation_dataset
+from domains.medical_imaging.sources import SOURCES, ImageSet, load_images, resolve_source
+from domains.medical_imaging.splits import assign_splits, choose_split, default_split, split_key, split_summary
+from domains.medical_imaging.synthetic import write_mask_manifest, write_synthetic_folder
 from shared import runs
-from shared.config import Section
 from shared.data.packs import SplitShards, is_pack, read_pack, source_fingerprint, write_pack_file, writing_pack
-from shared.data.pipeline import batched
+from shared.data.pipeline import batched, split_datasets
 from shared.data.records import batch_parser, read_records, shard_counts
 from shared.data.splits import SPLIT_NAMES, SplitConfig, StreamingSplit, time_cutoffs
-from shared.domain import DataBundle, Domain, Explanation, ModelSpec, Task
+from shared.domain import DataBundle, Domain, ExampleFiles, Explanation, InputKind, ModelSpec, Task, lazy
 from shared.errors import DataError, RunError, UnknownNameError, UnsupportedError
+from shared.evaluation.predictions import predict_dataset
+from shared.inputs.image import MAX_PIXELS
 from shared.progress import RunningCount
 from shared.registry import Registry
-from shared.run_files import RESTORE_HINT, RunFile
+from shared.run_files import RESTORE_HINT
+from shared.training.class_weights import balanced_class_weights
 from shared.training.phases import Phase
 
 HERE = Path(__file__).resolve().parent
 DEMO_SEED = 90_210  # held out: no preset trains on it
 NOT_A_DEVICE = "Not a medical device: for research and teaching only, never for diagnosis or treatment decisions."
+EVALUATE_BATCH = 32
+IG_STEPS = 64
 
 INTENDED_USE = (
     "Teaching and prototyping image classification and segmentation pipelines on medical images. "
@@ -55,120 +77,134 @@ LIMITATIONS = (
 )
 
 
-class ClassifierEvaluationConfig(Section):
-    normal_class: str = "normal"
-    target_sensitivity: float = Field(0.9, gt=0, lt=1)  # for the abnormal-vs-normal operating point
-    calibration_bins: int = Field(10, ge=2, le=50)
-    compare_from_scratch: bool = True  # also train the backbone's architecture from random weights
-    gradcam_examples: int = Field(8, ge=0, le=32)
+def transfer_phases(cfg) -> list[Phase]:
+    """The transfer model's two phases: the head on a frozen backbone, then the backbone's top part."""
+    from shared.layers.names import BACKBONE  # shared.layers imports Keras
 
+    m = cfg.model
 
-class SegmentationEvaluationConfig(Section):
-    threshold: float = Field(0.5, gt=0, lt=1)
-    overlay_examples: int = Field(8, ge=0, le=32)
+    def freeze(model):
+        model.get_layer(BACKBONE).set_fine_tuning(False)
 
+    def unfreeze_top(model):
+        model.get_layer(BACKBONE).set_fine_tuning(True, m.fine_tune_from)
 
-class DecodingState(BaseModel):
-    """How the run decoded its images (the `data` keys `decode_inputs` applies to new images)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    image_size: StrictInt = Field(ge=16, le=1024)
-    channels: Literal[1, 3]
-    resize: Literal["pad", "stretch"]
-    window_center: StrictFloat | None = None
-    window_width: StrictFloat | None = Field(None, ge=1)
-
-    @model_validator(mode="after")
-    def _window_pair(self):
-        if (self.window_center is None) != (self.window_width is None):
-            raise ValueError(f"set both window_center and window_width, or neither. Received: window_center={self.window_center}, window_width={self.window_width}")
-        return self
-
-
-class MedicalState(RunFile):
-    """`task_state` of the medical runs: class names, image size and decoding."""
-
-    classes: list[StrictStr] = Field(min_length=1)
-    image_size: StrictInt = Field(ge=16, le=1024)
-    channels: Literal[1, 3]
-    decoding: DecodingState
-
-
-class ScreeningMetrics(RunFile):
-    threshold: StrictFloat
-
-
-class ClassifierMetrics(RunFile):
-    """The part of `metrics.json` that predict reads back: the screening operating point."""
-
-    screening: ScreeningMetrics | None = None
+    return [
+        Phase("head", m.head_epochs, prepare=freeze),
+        Phase("fine_tune", m.fine_tune_epochs, prepare=unfreeze_top, learning_rate_scale=m.fine_tune_learning_rate_scale),
+    ]
 
 
 class MedicalTask(Task):
     """Shared data path for the medical tasks."""
 
-    data_config = mdata.MedicalDataConfig
+    input_kind = InputKind.IMAGE
+    data_config = MedicalDataConfig
     state_schema = MedicalState
     intended_use = INTENDED_USE
     limitations = LIMITATIONS
 
-    def _images(self, cfg) -> tuple[mdata.ImageSet, np.ndarray]:
+    def extra_suffixes(self) -> tuple[str, ...]:
+        return (".dcm",)
+
+    def _images(self, cfg) -> tuple[ImageSet, np.ndarray, Any]:
         if cfg.data.path and is_pack(cfg.data.path):
             raise UnsupportedError(
                 f"{cfg.data.path} is packed data; the {self.name} task cannot train from a pack "
                 "(only the classifier can); train it from the image folder or manifest"
             )
-        images = mdata.load_images(cfg.data)
-        assign = mdata.assign_splits(images, cfg.run.seed)
+        images = load_images(cfg.data)
+        choice = choose_split(images)
+        assign = assign_splits(images, cfg.run.seed, choice)
         for name in ("train", "validation", "test"):
             if not (assign == name).any():
                 raise DataError(f"the {name} split is empty; add images or change data.split")
-        return images, assign
+        return images, assign, choice
 
-    def _state(self, images: mdata.ImageSet) -> dict:
+    def _state(self, images: ImageSet) -> dict:
         return {
             "classes": list(images.classes),
             "image_size": images.config.image_size,
             "channels": images.config.channels,
-            "decoding": images.config.model_dump(mode="json", include={"image_size", "channels", "resize", "window_center", "window_width"}),
+            "decoding": images.config.model_dump(mode="json", include=DECODING_KEYS),
         }
 
-    def _provenance(self, images: mdata.ImageSet, assign: np.ndarray) -> dict:
-        return {**images.provenance, **{k: v for k, v in mdata.split_summary(images, assign).items() if not isinstance(v, list)}}
+    def _provenance(self, images: ImageSet, assign: np.ndarray) -> dict:
+        return {**images.provenance, **{k: v for k, v in split_summary(images, assign).items() if not isinstance(v, list)}}
 
     def input_spec(self, data: DataBundle) -> dict:
-        s = data.state["image_size"]
-        return {"inputs": {"image": f"float32 [{s}, {s}, 1], grey levels in [0, 1]"}, "outputs": self.output_spec(data)}
+        s, c = data.state["image_size"], data.state.get("channels", 1)
+        what = "grey levels" if c == 1 else "grey levels repeated over 3 channels"
+        return {"inputs": {"image": f"float32 [{s}, {s}, {c}], {what} in [0, 1]"}, "outputs": self.output_spec(data)}
+
+    def _run_data(self, run, **update) -> MedicalDataConfig:
+        """The run's decoding (size, channels, resize, window) and pixel limit as a data config."""
+        decoding = run.task_state(self.state_schema).decoding.model_dump()
+        return MedicalDataConfig(**{**decoding, "max_pixels": pixel_limit(run), **update})
 
     def decode_inputs(self, run, inputs: list[Path]) -> tuple[list[str], np.ndarray]:
         """Decode image files (or folders of them) the way the run was trained."""
-        max_pixels = pixel_limit(run)
-        decoding = run.task_state(self.state_schema).decoding.model_dump()
-        cfg = mdata.MedicalDataConfig(**{**decoding, "channels": 1, "max_pixels": max_pixels})
+        cfg = self._run_data(run)
         paths: list[Path] = []
         for item in inputs:
             item = Path(item)
             if item.is_dir():
-                found = sorted(p for p in item.rglob("*") if p.suffix.lower() in mdata.IMAGE_SUFFIXES and not p.name.startswith("."))
+                found = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
                 if not found:
-                    raise DataError(f"no images ({', '.join(mdata.IMAGE_SUFFIXES)}) found in {item}")
+                    raise DataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {item}")
                 paths.extend(found)
             else:
                 paths.append(item)
-        arrays = np.stack([mdata.decode_path(p, cfg) for p in paths]).astype("float32")
+        arrays = np.stack([decode_path(p, cfg) for p in paths]).astype("float32")
         return [str(p) for p in paths], arrays
+
+    def _held_out(self, run, path: Path) -> ImageSet:
+        """A labelled folder or manifest decoded as the run was trained, labelled with the run's classes."""
+        path = Path(path)
+        if not path.exists():
+            raise DataError(f"data path not found: {path}")
+        data = run.config_data.get("data") if isinstance(run.config_data.get("data"), dict) else {}
+        columns = {k: data[k] for k in ("path_column", "label_column", "patient_column", "mask_column") if isinstance(data.get(k), str)}
+        cfg = self._run_data(run, path=str(path), **columns)
+        kind = resolve_source(cfg)
+        if kind == "synthetic":
+            raise DataError(f"{path}: give a folder with one sub-folder per class, or a CSV/Parquet manifest")
+        images = load_images(cfg)
+        known = run.task_state(self.state_schema).classes
+        unknown = [c for c in images.classes if c not in known]
+        if unknown:
+            raise DataError(
+                f"{path} has class(es) {', '.join(map(repr, unknown))} that the run was not trained on; "
+                f"its classes are {', '.join(map(repr, known))}"
+            )
+        images.frame["label"] = images.frame["label_name"].map({c: i for i, c in enumerate(known)}).astype(np.int32)
+        images.classes = list(known)
+        return images
 
 
 class ClassifierTask(MedicalTask):
     name = "classifier"
     title = "Finding classifier"
     description = "Normal / nodule / opacity from a radiograph: transfer learning from a TF Hub backbone, or a CNN from scratch."
+    score_meaning = "probability of each finding class (p_<class>, softmax over the run's classes, summing to 1)"
+    quick_overrides = (
+        "data.synthetic_images=240", "trainer.batch_size=32", "trainer.tensorboard=false",
+        "model.head_epochs=1", "model.fine_tune_epochs=1", "evaluation.compare_from_scratch=false",
+    )
     preset = HERE / "configs" / "classifier.yaml"
     evaluation_config = ClassifierEvaluationConfig
     models = Registry("model type")
-    models.register("transfer", ModelSpec(mmodels.TransferConfig, mmodels.build_transfer, "TF Hub backbone + head, two-phase fine-tuning"))
-    models.register("cnn", ModelSpec(mmodels.CNNConfig, mmodels.build_cnn, "residual CNN from scratch"))
+    models.register(
+        "transfer",
+        ModelSpec(
+            TransferConfig,
+            lazy("domains.medical_imaging.models:build_transfer"),
+            "TF Hub backbone + head, two-phase fine-tuning",
+            phases=transfer_phases,
+            pretrained=True,
+        ),
+    )
+    models.register("cnn", ModelSpec(CNNConfig, lazy("domains.medical_imaging.models:build_cnn"), "residual CNN from scratch"))
 
     def output_spec(self, data: DataBundle) -> dict:
         return {"probabilities": f"softmax over {data.state['classes']}"}
@@ -176,28 +212,20 @@ class ClassifierTask(MedicalTask):
     def load_data(self, cfg, workdir: Path) -> DataBundle:
         if cfg.data.path and is_pack(cfg.data.path):
             return self._load_pack(cfg, Path(cfg.data.path))
-        images, assign = self._images(cfg)
+        images, assign, choice = self._images(cfg)
         t = cfg.trainer
-        splits = {
-            name: batched(
-                mdata.make_dataset(images, assign == name),
-                t.batch_size,
-                shuffle_buffer=min(t.shuffle_buffer, 4096) if name == "train" else 0,
-                seed=cfg.run.seed,
-                cache=t.cache,
-            )
-            for name in ("train", "validation", "test")
-        }
+        splits = split_datasets(lambda name: make_dataset(images, assign == name), t.batch_size, shuffle_buffer=t.shuffle_buffer, seed=cfg.run.seed, cache=t.cache)
         labels = images.frame["label"].to_numpy()[assign == "train"]
-        class_weight = _balanced_weights(np.bincount(labels, minlength=len(images.classes)))
+        counts = np.bincount(labels, minlength=len(images.classes))
         return DataBundle(
             train=splits["train"],
             validation=splits["validation"],
             test=splits["test"],
             provenance=self._provenance(images, assign),
-            class_weight=class_weight,
+            class_weight=balanced_class_weights(counts, images.classes, source=str(images.provenance.get("source", "the images"))),
             state=self._state(images),
             train_rows=int((assign == "train").sum()),
+            split=choice,
         )
 
     # --- packed data ---------------------------------------------------------------
@@ -206,7 +234,7 @@ class ClassifierTask(MedicalTask):
 
         Only the listing (path, label, patient id per image) is held in
         memory. Each image is then read, decoded and resized on its own with
-        `mdata.decode_path` (same window, resize mode and size as in-memory
+        `decode_path` (same window, resize mode and size as in-memory
         training) and written as grey levels: `image` holds
         `round(255 * pixel)` as integers of shape [S, S, 1], so training only
         casts and divides by 255, with no decoder in the input pipeline. A 16-bit
@@ -247,7 +275,7 @@ class ClassifierTask(MedicalTask):
             shards.progress = RunningCount("packed {:,} images")
             for start in range(0, len(order), chunk):
                 rows = order[start : start + chunk]
-                pixels = np.stack([_grey_levels(mdata.decode_path(paths[r], single)) for r in rows])
+                pixels = np.stack([_grey_levels(decode_path(paths[r], single)) for r in rows])
                 shards.write(assign[rows], {"image": pixels, "label": labels[rows], "patient_id": patients[rows], "path": rel[rows]})
             manifests = shards.close()
             splits = {}
@@ -302,17 +330,8 @@ class ClassifierTask(MedicalTask):
             return image, tf.cast(example["label"], tf.int32)
 
         t = cfg.trainer
-        splits = {
-            name: batched(
-                read_records(root / name),
-                t.batch_size,
-                shuffle_buffer=min(t.shuffle_buffer, 4096) if name == "train" else 0,
-                seed=cfg.run.seed,
-                cache=False,  # an in-memory cache would hold every image
-                batch_map_fn=as_pair,
-            )
-            for name in SPLIT_NAMES
-        }
+        # No cache: an in-memory cache would hold every image.
+        splits = split_datasets(lambda name: read_records(root / name), t.batch_size, shuffle_buffer=t.shuffle_buffer, seed=cfg.run.seed, batch_map_fn=as_pair)
         classes = state["classes"]
         train_counts = np.array([counts["train"]["class_counts"][c] for c in classes])
         total = {c: sum(counts[n]["class_counts"][c] for n in SPLIT_NAMES) for c in classes}
@@ -334,27 +353,11 @@ class ClassifierTask(MedicalTask):
             validation=splits["validation"],
             test=splits["test"],
             provenance=provenance,
-            class_weight=_balanced_weights(train_counts),
+            class_weight=balanced_class_weights(train_counts, classes, source=str(root)),
             state=state,
             train_rows=counts["train"]["rows"],
             source_files=shard_counts(root),
         )
-
-    def phases(self, cfg) -> list[Phase]:
-        if cfg.model.type != "transfer":
-            return [Phase("train", cfg.trainer.epochs)]
-        m = cfg.model
-
-        def freeze(model):
-            model.get_layer("backbone").set_fine_tuning(False)
-
-        def unfreeze_top(model):
-            model.get_layer("backbone").set_fine_tuning(True, m.fine_tune_from)
-
-        return [
-            Phase("head", m.head_epochs, prepare=freeze),
-            Phase("fine_tune", m.fine_tune_epochs, prepare=unfreeze_top, learning_rate_scale=m.fine_tune_learning_rate_scale),
-        ]
 
     def loss(self, cfg):
         import keras
@@ -369,11 +372,12 @@ class ClassifierTask(MedicalTask):
     # --- evaluation --------------------------------------------------------------
     def evaluate(self, model, data: DataBundle, cfg, out_dir: Path) -> dict:
         from shared.evaluation import calibration, multiclass, plots
+        from shared.layers.names import FEATURE_MAP
 
         classes = data.state["classes"]
         ev = cfg.evaluation
-        y_val, p_val = _probs(model, data.validation)
-        y_test, p_test = _probs(model, data.test)
+        y_val, p_val = predict_dataset(model, data.validation)
+        y_test, p_test = predict_dataset(model, data.test)
         report = multiclass.multiclass_report(y_test, p_test, classes)
         normal = classes.index(ev.normal_class) if ev.normal_class in classes else None
         if normal is not None:
@@ -388,14 +392,15 @@ class ClassifierTask(MedicalTask):
         plots.save_figure(plots.confusion_matrix_multiclass(report["confusion_matrix"], classes), out_dir / "confusion_matrix.png")
         plots.save_figure(plots.roc_curves_multiclass(y_test, p_test, classes), out_dir / "roc_curves.png")
         plots.save_figure(plots.reliability_diagram(rel, report["ece"]), out_dir / "reliability.png")
-        if ev.gradcam_examples and "feature_map" in {layer.name for layer in model.layers}:
+        if ev.gradcam_examples and FEATURE_MAP in {layer.name for layer in model.layers}:
             images = np.concatenate([x.numpy() for x, _ in data.test.take(1)])[: ev.gradcam_examples]
             heat = gradcam_heatmaps(model, images)
             titles = [classes[int(i)] for i in model.predict(images, verbose=0).argmax(-1)]
             plots.save_figure(plots.image_grid(images, titles=titles, overlays=heat), out_dir / "gradcam.png")
-        if ev.compare_from_scratch and cfg.model.type == "transfer":
+        if ev.compare_from_scratch and self.model_spec(cfg).pretrained:
             report["from_scratch"] = train_from_scratch_twin(cfg, data, y_test)
-            report["transfer_beats_scratch"] = bool(report["macro_roc_auc"] > report["from_scratch"]["macro_roc_auc"])
+            if "macro_roc_auc" in report["from_scratch"]:
+                report["transfer_beats_scratch"] = bool(report["macro_roc_auc"] > report["from_scratch"]["macro_roc_auc"])
         return report
 
     def summarize(self, metrics: dict) -> str:
@@ -403,10 +408,27 @@ class ClassifierTask(MedicalTask):
         if "screening" in metrics:
             s = metrics["screening"]
             line += f"; abnormal-vs-normal sensitivity {s['sensitivity']:.3f}, specificity {s['specificity']:.3f}"
-        if "from_scratch" in metrics:
+        if "accuracy" in metrics.get("from_scratch", {}):
             fs = metrics["from_scratch"]
             line += f"; same architecture from scratch: accuracy {fs['accuracy']:.3f}, macro ROC AUC {fs['macro_roc_auc']:.3f}"
         return line
+
+    def evaluate_file(self, run, path: Path) -> dict:
+        """Score a labelled folder (one sub-folder per class) or manifest (path, label) with the run.
+
+        Returns accuracy, balanced accuracy, macro ROC AUC, per-class
+        figures and the confusion counts (rows true, columns predicted, in
+        the run's class order). A class the run was not trained on is one
+        `DataError` line.
+        """
+        from shared.evaluation import multiclass
+
+        images = self._held_out(run, path)
+        ds = batched(make_dataset(images), EVALUATE_BATCH)
+        y, probs = predict_dataset(run.model, ds)
+        classes = class_names(run, probs)
+        report = multiclass.multiclass_report(y, probs, classes)
+        return {"source": str(path), "images": int(len(y)), **report}
 
     # --- serving -------------------------------------------------------------------
     def predict(self, run, inputs: list[Path]) -> pd.DataFrame:
@@ -423,7 +445,7 @@ class ClassifierTask(MedicalTask):
         return out
 
     def explain(self, run, example: Any) -> Explanation:
-        """Grad-CAM for one image (a path or a decoded [S, S, 1] array)."""
+        """Grad-CAM for one image (a path or a decoded [S, S, channels] array)."""
         image = self.decode_inputs(run, [example])[1][0] if isinstance(example, (str, Path)) else np.asarray(example, "float32")
         probs = run.model.predict(image[None], verbose=0)[0]
         heat = gradcam_heatmaps(run.model, image[None])[0]
@@ -438,39 +460,45 @@ class ClassifierTask(MedicalTask):
             details={"heatmap": heat, "image": image[..., 0], "predicted": classes[top]},
         )
 
+    def write_examples(self, out_dir: Path) -> ExampleFiles:
+        """Held-out synthetic radiographs: a labelled PNG folder (+ manifest.csv), and a DICOM to explain."""
+        out_dir = Path(out_dir)
+        manifest = write_synthetic_folder(out_dir / "labelled", n=30, seed=DEMO_SEED)
+        dicom = write_synthetic_folder(out_dir / "dicom", n=10, seed=DEMO_SEED + 1, fmt="dcm")
+        explain = sorted((dicom.parent).rglob("*.dcm"))[0]
+        predict = sorted(manifest.parent.rglob("*.png"))[:3]
+        return ExampleFiles(predict=predict, evaluate=manifest.parent, explain=explain)
+
 
 class SegmentationTask(MedicalTask):
     name = "segmentation"
     title = "Lesion segmentation (U-Net)"
     description = "Outlines nodules and opacities pixel by pixel; trained with a Dice + cross-entropy loss."
+    score_meaning = "lesion probability per pixel in [0, 1]; predict reports the pixels at 0.5 or above"
+    quick_overrides = ("data.synthetic_images=240", "trainer.batch_size=32", "trainer.tensorboard=false", "model.filters=[16,32]")
     preset = HERE / "configs" / "segmentation.yaml"
     evaluation_config = SegmentationEvaluationConfig
     models = Registry("model type")
-    models.register("unet", ModelSpec(mmodels.UNetConfig, mmodels.build_unet, "U-Net with skip connections"))
+    models.register("unet", ModelSpec(UNetConfig, lazy("domains.medical_imaging.models:build_unet"), "U-Net with skip connections"))
 
     def output_spec(self, data: DataBundle) -> dict:
         s = data.state["image_size"]
         return {"mask": f"float32 [{s}, {s}, 1], lesion probability per pixel"}
 
     def load_data(self, cfg, workdir: Path) -> DataBundle:
-        images, assign = self._images(cfg)
-        if not images.has_masks:
-            raise DataError(
-                "segmentation needs lesion masks: use the synthetic demo data, or a manifest with a "
-                f"{cfg.data.mask_column!r} column of mask images (data.mask_column)"
-            )
+        images, assign, choice = self._images(cfg)
+        _require_masks(images, cfg.data.mask_column)
         t = cfg.trainer
-        splits = {
-            name: batched(
-                segmentation_dataset(images, assign == name),
-                t.batch_size,
-                shuffle_buffer=min(t.shuffle_buffer, 4096) if name == "train" else 0,
-                seed=cfg.run.seed,
-                cache=t.cache,
-            )
-            for name in ("train", "validation", "test")
-        }
-        return DataBundle(*(splits[n] for n in ("train", "validation", "test")), provenance=self._provenance(images, assign), state=self._state(images))
+        splits = split_datasets(lambda name: segmentation_dataset(images, assign == name), t.batch_size, shuffle_buffer=t.shuffle_buffer, seed=cfg.run.seed, cache=t.cache)
+        return DataBundle(
+            train=splits["train"],
+            validation=splits["validation"],
+            test=splits["test"],
+            provenance=self._provenance(images, assign),
+            state=self._state(images),
+            train_rows=int((assign == "train").sum()),
+            split=choice,
+        )
 
     def loss(self, cfg):
         from shared.training.losses import BceDiceLoss
@@ -486,8 +514,7 @@ class SegmentationTask(MedicalTask):
         from shared.evaluation import plots, segmentation
 
         images = np.concatenate([x.numpy() for x, _ in data.test])
-        masks = np.concatenate([y.numpy() for _, y in data.test])
-        probs = model.predict(data.test.map(lambda x, y: x), verbose=0)
+        masks, probs = predict_dataset(model, data.test, target_dtype="float32")
         report = segmentation.segmentation_report(masks, probs, threshold=cfg.evaluation.threshold)
         n = cfg.evaluation.overlay_examples
         if n:
@@ -497,6 +524,16 @@ class SegmentationTask(MedicalTask):
 
     def summarize(self, metrics: dict) -> str:
         return f"test Dice {metrics['dice']:.3f} (lesion images {metrics['dice_lesion_images_only']:.3f}), IoU {metrics['iou']:.3f}"
+
+    def evaluate_file(self, run, path: Path) -> dict:
+        """Dice and IoU on a manifest with a mask column (`data.mask_column`, default `mask_path`)."""
+        from shared.evaluation import segmentation
+
+        images = self._held_out(run, path)
+        _require_masks(images, images.config.mask_column)
+        threshold = _run_threshold(run)
+        masks, probs = predict_dataset(run.model, batched(segmentation_dataset(images), EVALUATE_BATCH), target_dtype="float32")
+        return {"source": str(path), "images": int(len(masks)), **segmentation.segmentation_report(masks, probs, threshold=threshold)}
 
     def predict(self, run, inputs: list[Path]) -> pd.DataFrame:
         paths, arrays = self.decode_inputs(run, inputs)
@@ -508,11 +545,72 @@ class SegmentationTask(MedicalTask):
         """Lesion probability map [S, S] for one decoded image."""
         return run.model.predict(np.asarray(image, "float32")[None], verbose=0)[0, ..., 0]
 
+    def explain(self, run, example: Any) -> Explanation:
+        """Integrated gradients of the mean lesion probability, from a blurred copy of the image.
+
+        The U-Net standardises each image (z-score), so it gives the same
+        output for every image on a straight path from a flat one: a black
+        or grey baseline would attribute nothing. A heavily blurred copy
+        keeps the exposure and removes the detail a lesion is made of.
+
+        `values` are the summed attributions inside and outside the
+        predicted lesion; `details["heatmap"]` is the absolute attribution per
+        pixel scaled to [0, 1].
+        """
+        import keras
+
+        from shared.explain.integrated_gradients import integrated_gradients
+
+        image = self.decode_inputs(run, [example])[1][0] if isinstance(example, (str, Path)) else np.asarray(example, "float32")
+        model = run.model
+
+        def mean_lesion(x):
+            return keras.ops.mean(model(x, training=False), axis=(1, 2, 3))
+
+        from scipy.ndimage import gaussian_filter
+
+        sigma = image.shape[0] / 8
+        baseline = gaussian_filter(image, sigma=(sigma, sigma, 0), mode="nearest").astype("float32")
+        attributions = integrated_gradients(mean_lesion, image[None], baseline[None], steps=IG_STEPS)[0].sum(-1)
+        probs = model.predict(np.stack([image, baseline]), verbose=0)[..., 0]
+        lesion = probs[0] >= 0.5
+        peak = float(np.abs(attributions).max())
+        return Explanation(
+            names=["pixels inside the predicted lesion", "pixels outside it"],
+            values=[float(attributions[lesion].sum()), float(attributions[~lesion].sum())],
+            score=float(probs[0].mean()),
+            baseline_score=float(probs[1].mean()),
+            method=f"integrated gradients of the mean lesion probability, from a blurred copy of the image ({IG_STEPS} steps)",
+            details={"heatmap": np.abs(attributions) / peak if peak > 0 else np.zeros_like(attributions), "image": image[..., 0], "mask": probs[0], "lesion_pixels": int(lesion.sum())},
+        )
+
+    def write_examples(self, out_dir: Path) -> ExampleFiles:
+        """Held-out synthetic radiographs with lesion masks: a manifest to evaluate, PNGs to predict and explain."""
+        manifest = write_mask_manifest(Path(out_dir) / "with_masks", n=30, seed=DEMO_SEED)
+        images = sorted((manifest.parent / "images").glob("*.png"))
+        return ExampleFiles(predict=images[:3], evaluate=manifest, explain=images[0])
+
+
+def _require_masks(images: ImageSet, column: str) -> None:
+    if not images.has_masks:
+        raise DataError(
+            "segmentation needs lesion masks: use the synthetic demo data, or a manifest with a "
+            f"{column!r} column of mask images (data.mask_column)"
+        )
+
+
+def _run_threshold(run) -> float:
+    evaluation = run.config_data.get("evaluation")
+    threshold = evaluation.get("threshold", 0.5) if isinstance(evaluation, dict) else 0.5
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        raise RunError(f"run directory {run.path}: config.yaml at evaluation.threshold must be a number in (0, 1). Received: {threshold!r}")
+    return float(threshold)
+
 
 def pixel_limit(run) -> int:
     """The run's data.max_pixels (its config.yaml): predict and the app refuse larger images, as training did."""
     data = run.config_data.get("data")
-    limit = data.get("max_pixels", mdata.MAX_PIXELS) if isinstance(data, dict) else mdata.MAX_PIXELS
+    limit = data.get("max_pixels", MAX_PIXELS) if isinstance(data, dict) else MAX_PIXELS
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise RunError(f"run directory {run.path}: config.yaml at data.max_pixels must be a positive integer. Received: {limit!r}")
     return limit
@@ -529,19 +627,13 @@ def class_names(run, probs: np.ndarray) -> list[str]:
     return classes
 
 
-def _balanced_weights(counts: np.ndarray) -> dict:
-    """Class weights that make every class present in `counts` weigh the same in total."""
-    present = counts > 0
-    return {i: float(counts.sum() / (present.sum() * c)) for i, c in enumerate(counts) if c}
-
-
 PACKABLE_SOURCES = ("folder", "dicom", "manifest")
 
 
-def _pack_listing(cfg, source: Path) -> tuple[mdata.ImageSet, str, Path]:
+def _pack_listing(cfg, source: Path) -> tuple[ImageSet, str, Path]:
     """The images to pack (no pixels), their source kind and the folder paths are relative to."""
     data = cfg.data.model_copy(update={"path": str(source)})
-    kind = mdata.resolve_source(data)
+    kind = resolve_source(data)
     if kind not in PACKABLE_SOURCES:
         raise UnsupportedError(
             f"{source} is a {kind} source, which is read into memory; packing reads an image folder "
@@ -550,19 +642,19 @@ def _pack_listing(cfg, source: Path) -> tuple[mdata.ImageSet, str, Path]:
     if data.limit is not None:
         raise UnsupportedError("data.limit (few-label training) is not applied when packing; unset it, or train from the images directly")
     # Files are decoded one by one while packing, so only the cheap header checks run up front.
-    images = mdata.SOURCES.get(kind)(data.model_copy(update={"verify": "header"}))
+    images = SOURCES.get(kind)(data.model_copy(update={"verify": "header"}))
     images.config = data
     return images, kind, source if source.is_dir() else source.parent
 
 
-def _pack_assign(images: mdata.ImageSet, rel: np.ndarray, seed: int) -> tuple[np.ndarray, dict]:
+def _pack_assign(images: ImageSet, rel: np.ndarray, seed: int) -> tuple[np.ndarray, dict]:
     """Split names per image (by a stable hash of its key), and the split settings for pack.json."""
-    chosen = images.config.split or mdata.default_split(images)
+    chosen = default_split(images)
     if chosen.type == "random":  # no patient ids: each image is its own group, keyed by its path
         streaming = SplitConfig(type="group", column="path", validation=chosen.validation, test=chosen.test)
         key, key_name = rel, "path"
     else:
-        streaming, key = chosen, mdata._split_key(images, chosen)
+        streaming, key = chosen, split_key(images, chosen)
         key_name = "patient_id" if chosen.column in ("patient_id", images.config.patient_column) else chosen.column
     cutoffs = time_cutoffs([key], chosen) if chosen.type == "time" else None
     assign = StreamingSplit(streaming, seed, cutoffs).assign(0, len(rel), key)
@@ -587,40 +679,16 @@ def _listing_fingerprint(source: Path, kind: str, frame: pd.DataFrame, rel: np.n
     return out
 
 
-def segmentation_dataset(images: mdata.ImageSet, rows):
-    """Stream `(image, mask)` pairs, decoding both in parallel."""
-    import tensorflow as tf
-
-    rows = np.flatnonzero(np.asarray(rows)) if np.asarray(rows).dtype == bool else np.asarray(rows)
-    size = images.config.image_size
-
-    def load(row):
-        return images.image(int(row)), images.mask(int(row))
-
-    def decode(row):
-        image, mask = tf.numpy_function(load, [row], (tf.float32, tf.float32), stateful=False)
-        image.set_shape((size, size, images.config.channels))
-        mask.set_shape((size, size, 1))
-        return image, mask
-
-    ds = tf.data.Dataset.from_tensor_slices(rows.astype("int64"))
-    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-
-def _probs(model, ds) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.concatenate([y.numpy() for _, y in ds])
-    probs = model.predict(ds.map(lambda x, y: x), verbose=0)
-    return labels.astype("int32"), probs.astype("float64")
-
 
 def gradcam_heatmaps(model, images: np.ndarray) -> np.ndarray:
     from shared.explain import grad_cam
+    from shared.layers.names import FEATURE_MAP
 
-    if "feature_map" not in {layer.name for layer in model.layers}:
+    if FEATURE_MAP not in {layer.name for layer in model.layers}:
         raise UnsupportedError(
             "this classifier has no spatial feature map (a feature-vector backbone), so Grad-CAM cannot explain it"
         )
-    return grad_cam(model, images, layer_name="feature_map")
+    return grad_cam(model, images, layer_name=FEATURE_MAP)
 
 
 def train_from_scratch_twin(cfg, data: DataBundle, y_test: np.ndarray) -> dict:
@@ -632,6 +700,7 @@ def train_from_scratch_twin(cfg, data: DataBundle, y_test: np.ndarray) -> dict:
     import keras
     import tensorflow as tf
 
+    from domains.medical_imaging.models import build_scratch_twin
     from shared.evaluation import multiclass
     from shared.hub import offline
     from shared.training.engine import Trainer
@@ -642,12 +711,12 @@ def train_from_scratch_twin(cfg, data: DataBundle, y_test: np.ndarray) -> dict:
     except UnknownNameError:  # a tfhub.dev/Kaggle handle: its architecture is not ours to rebuild
         return {"skipped": f"architecture of {cfg.model.handle!r} is not known to the suite"}
     keras.utils.set_random_seed(cfg.run.seed)
-    twin = mmodels.build_scratch_twin(cfg.model, data, offline.build_feature_extractor(recipe))
+    twin = build_scratch_twin(cfg.model, data, offline.build_feature_extractor(recipe))
     twin.compile(optimizer=make_optimizer(cfg.optimizer), loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     epochs = cfg.model.head_epochs + cfg.model.fine_tune_epochs
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.trainer.early_stopping.patience, restore_best_weights=True)]
     Trainer(tf.distribute.get_strategy(), callbacks=callbacks, epochs=epochs, verbose=0).fit(twin, data.train, data.validation, class_weight=data.class_weight)
-    _, probs = _probs(twin, data.test)
+    _, probs = predict_dataset(twin, data.test)
     report = multiclass.multiclass_report(y_test, probs, data.state["classes"])
     return {"model": "same architecture, random init", "epochs": epochs, "accuracy": report["accuracy"], "macro_roc_auc": report["macro_roc_auc"]}
 
@@ -660,4 +729,5 @@ DOMAIN = Domain(
     default_task="classifier",
     package_dir=HERE,
     demo_tasks={"classifier": [], "segmentation": []},
+    icon=":material/radiology:",
 )

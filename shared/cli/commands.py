@@ -184,6 +184,7 @@ def cmd_new(args) -> int:
         _print(f"tests: {made.tests_dir}")
     _print(f"app page: {made.page or 'the generic page'}")
     _print(f"next: dlsuite list; python -m pytest {made.tests_dir or ''}; dlsuite train {args.name} --set trainer.epochs=1")
+    _print(f"then build its demo models for the app: dlsuite demo --build --only {args.name}")
     return 0
 
 

@@ -1,44 +1,40 @@
 """Domain-agnostic evaluation: metrics and matplotlib figures.
 
 `shared.evaluation.binary`, `.multiclass`, `.calibration` and `.segmentation`
-hold the metrics (re-exported here);
+hold the metrics (re-exported here, imported on first use so that importing
+one submodule such as `.predictions` does not pull in scikit-learn);
 `shared.evaluation.plots` holds the figures and is imported on demand so that
 using the metrics does not pull in matplotlib.
 """
 
-from shared.evaluation.binary import (
-    FLAG_NOTHING,
-    auprc,
-    average_precision,
-    binary_report,
-    choose_threshold,
-    confusion_at,
-    pr_curve_table,
-    recall_at_budget,
-    recall_at_precision,
-    roc_auc,
-)
-from shared.evaluation.calibration import expected_calibration_error, reliability
-from shared.evaluation.multiclass import abnormal_report, choose_operating_point, multiclass_report
-from shared.evaluation.segmentation import dice, iou, segmentation_report
+import importlib
 
-__all__ = [
-    "FLAG_NOTHING",
-    "abnormal_report",
-    "auprc",
-    "average_precision",
-    "binary_report",
-    "choose_operating_point",
-    "choose_threshold",
-    "confusion_at",
-    "dice",
-    "expected_calibration_error",
-    "iou",
-    "multiclass_report",
-    "pr_curve_table",
-    "recall_at_budget",
-    "recall_at_precision",
-    "reliability",
-    "roc_auc",
-    "segmentation_report",
-]
+_MODULES = {
+    "FLAG_NOTHING": "binary",
+    "auprc": "binary",
+    "average_precision": "binary",
+    "binary_report": "binary",
+    "choose_threshold": "binary",
+    "confusion_at": "binary",
+    "pr_curve_table": "binary",
+    "recall_at_budget": "binary",
+    "recall_at_precision": "binary",
+    "roc_auc": "binary",
+    "expected_calibration_error": "calibration",
+    "reliability": "calibration",
+    "abnormal_report": "multiclass",
+    "choose_operating_point": "multiclass",
+    "multiclass_report": "multiclass",
+    "dice": "segmentation",
+    "iou": "segmentation",
+    "segmentation_report": "segmentation",
+}
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return getattr(importlib.import_module(f"shared.evaluation.{_MODULES[name]}"), name)
+    raise AttributeError(f"module 'shared.evaluation' has no attribute {name!r}")
+
+
+__all__ = sorted(_MODULES)

@@ -117,7 +117,9 @@ def _tpu(**_):
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     except (RuntimeError, ValueError, tf.errors.OpError) as exc:
-        raise RunError(f"no usable TPU at {name!r}: {first_line(exc)}") from None
+        # TensorFlow appends the failed op's attributes (in no fixed order) after "Failed in initialization".
+        reason = first_line(exc).split(" Failed in initialization", 1)[0].rstrip(". ")
+        raise RunError(f"no usable TPU at {name!r}: {reason}; run on a TPU VM, set TPU_NAME, or choose another trainer.strategy") from None
 
 
 STRATEGIES.register("default", StrategyFactory(_default, applies=lambda: True, priority=0))

@@ -137,7 +137,7 @@ def test_without_a_segmentation_model_the_lesion_overlay_is_left_out(medical_dem
 def _png_bytes() -> bytes:
     from PIL import Image
 
-    from domains.medical_imaging.data import generate_radiographs
+    from domains.medical_imaging.synthetic import generate_radiographs
 
     images, *_ = generate_radiographs(10, seed=7, image_size=96)
     buffer = io.BytesIO()

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from shared import demo
+from shared.domain import discover
 from shared.errors import RunError
 
 
@@ -111,3 +112,13 @@ def test_a_hostile_config_yaml_leaves_the_run_out_instead_of_failing(root, confi
     _run(root / "fraud_detection" / "classifier-20250102-120000")
     (run / "config.yaml").write_bytes(config if isinstance(config, bytes) else config.encode())
     assert list(demo.trained_runs("fraud_detection")) == ["fraud_detection/classifier-20250102-120000"]
+
+
+@pytest.mark.parametrize("name", discover().names())
+def test_every_domain_ships_its_demo_models(name):
+    """A domain's own tests skip what needs a demo model not built yet (`tests_support.demo_run`); this does not let it pass unseen."""
+    domain = discover().get(name)
+    shipped = demo.REPO_ROOT / "data" / "demo_models" / name
+    missing = [t for t in domain.demo_tasks if not (shipped / t / "model.keras").is_file()]
+    assert not missing, f"{name} has no demo model for {missing}; build them with `dlsuite demo --build --only {name}`"
+    assert domain.demo_tasks, f"{name} declares no demo tasks; the app would have no model to show"

@@ -189,7 +189,7 @@ def test_explain_row_out_of_range_names_it(capsys, demo_run, fraud_csv, row):
     run_dir = demo_run("fraud_detection", "classifier")
     code, out, err = run(capsys, "explain", run_dir, fraud_csv, "--row", row)
     assert code == 2 and out == ""
-    assert f"--row {row} is out of range: {fraud_csv} has 1500 rows; choose a row from 1 to 1500" in one_error_line(err)
+    assert f"row {row} is out of range: {fraud_csv} has 1500 rows; choose a row from 1 to 1500" in one_error_line(err)
 
 
 def test_task_explain_counts_rows_from_one(demo_run, fraud_csv):

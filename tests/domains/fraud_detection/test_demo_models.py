@@ -8,8 +8,8 @@ so a random ranking scores about 0.01 AUPRC.
 import json
 
 import pytest
+from tests_support import demo_run
 
-from shared.demo import demo_run_dir
 from shared.domain import get_task
 from shared.evaluation.binary import average_precision, roc_auc
 from shared.runs import Run
@@ -24,7 +24,7 @@ def held_out():
 
 @pytest.mark.parametrize("task_name", sorted(FLOORS))
 def test_demo_model_scores_held_out_data(task_name, held_out):
-    run = Run.open(demo_run_dir("fraud_detection", task_name))
+    run = Run.open(demo_run("fraud_detection", task_name))
     meta = json.loads((run.path / "metadata.json").read_text())
     assert meta["data"]["synthetic"] is True
     assert sum(f.stat().st_size for f in run.path.rglob("*") if f.is_file()) < 5_000_000

@@ -1,12 +1,12 @@
 """Fraud tasks end to end on tiny configs: train, save, reload, score."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from tests_support import demo_run
 
 from domains.fraud_detection import sources
 from domains.fraud_detection.config import FraudDataConfig
@@ -16,8 +16,6 @@ from shared.domain import get_task
 from shared.errors import DataError
 from shared.runs import Run
 from shared.training.runner import prepare_run, train
-
-DEMO_CLASSIFIER = Path(__file__).resolve().parents[3] / "data" / "demo_models" / "fraud_detection" / "classifier"
 
 TINY = ["data.synthetic_rows=3000", "trainer.epochs=2", "trainer.batch_size=256", "trainer.tensorboard=false"]
 
@@ -176,7 +174,7 @@ def test_a_run_with_one_input_per_column_is_refused_with_a_retrain_line(tmp_path
     from shared.errors import RunError
 
     run_dir = tmp_path / "old"
-    shutil.copytree(DEMO_CLASSIFIER, run_dir)
+    shutil.copytree(demo_run("fraud_detection", "classifier"), run_dir)
     metadata = json.loads((run_dir / "metadata.json").read_text())
     columns = metadata["task_state"]["columns"]
     inputs = [keras.Input((), name=name) for name in columns["numeric"]]
@@ -189,3 +187,17 @@ def test_a_run_with_one_input_per_column_is_refused_with_a_retrain_line(tmp_path
     (run_dir / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(RunError, match="one input per column, the layout of an earlier dlsuite version; .* train the run again"):
         get_task("fraud_detection", "classifier").predict(Run.open(run_dir), [fraud_csv])
+
+
+def test_training_rows_are_reshuffled_every_epoch_and_evaluation_keeps_its_order(tmp_path):
+    task = get_task("fraud_detection", "classifier")
+    cfg = task.resolve_config(overrides=TINY)
+    data = task.load_data(cfg, tmp_path / "data")
+
+    def amounts(ds):
+        return np.concatenate([x["numeric"][:, 0].numpy() for x, _ in ds])
+
+    first, second = amounts(data.train), amounts(data.train)
+    assert len(first) == data.provenance["train_rows"] and sorted(first) == sorted(second)
+    assert not np.array_equal(first, second), "the same training order in two epochs"
+    np.testing.assert_array_equal(amounts(data.validation), amounts(data.validation))

@@ -16,15 +16,18 @@ from hypothesis import strategies as st
 from PIL import Image
 from pydicom.uid import RLELossless
 
-from domains.medical_imaging import data as mdata
+from domains.medical_imaging.config import MedicalDataConfig
+from domains.medical_imaging.decoding import check_file, decode_path
+from domains.medical_imaging.pipeline import make_dataset
+from domains.medical_imaging.sources import load_images
+from domains.medical_imaging.synthetic import build_dicom
 from shared.errors import DlsuiteError
 from shared.runs import Run
-from tests.tests_support import fuzz_settings
+from tests.tests_support import demo_run, fuzz_settings
 
 ROOT = Path(__file__).resolve().parents[3]
-DEMO_CLASSIFIER = ROOT / "data" / "demo_models" / "medical_imaging" / "classifier"
 SIZE = 16
-CFG = mdata.MedicalDataConfig(image_size=SIZE)
+CFG = MedicalDataConfig(image_size=SIZE)
 
 
 def _pillow_bytes(array: np.ndarray, fmt: str, **kwargs) -> bytes:
@@ -35,7 +38,7 @@ def _pillow_bytes(array: np.ndarray, fmt: str, **kwargs) -> bytes:
 
 def _dicom_bytes(compress: bool = False, **kwargs) -> bytes:
     stored = (np.arange(24 * 20).reshape(20, 24) * 8).astype(np.uint16)
-    ds = mdata.build_dicom(stored, "P1", window=(1800, 3600), **kwargs)
+    ds = build_dicom(stored, "P1", window=(1800, 3600), **kwargs)
     if compress:
         ds.compress(RLELossless, encoding_plugin="pydicom")
     buffer = io.BytesIO()
@@ -109,12 +112,12 @@ def test_seeds_decode():
     with tempfile.TemporaryDirectory() as folder:
         for suffix, seeds in SEEDS.items():
             for i, data in enumerate(seeds):
-                check_image(mdata.decode_path(_write(Path(folder), suffix, data, f"seed{i}"), CFG))
+                check_image(decode_path(_write(Path(folder), suffix, data, f"seed{i}"), CFG))
 
 
 def check_and_decode(path: Path) -> None:
     """The header check, then the decoder: each succeeds or raises one line naming the file."""
-    for read in (lambda p: mdata.check_file(p, CFG), lambda p: check_image(mdata.decode_path(p, CFG))):
+    for read in (lambda p: check_file(p, CFG), lambda p: check_image(decode_path(p, CFG))):
         try:
             read(path)
         except DlsuiteError as exc:
@@ -151,11 +154,11 @@ def test_training_pipeline(file):
         bad = _write(root / "a", suffix, content)
         _write(root / "b", ".png", SEEDS[".png"][0])
         try:
-            images = mdata.load_images(mdata.MedicalDataConfig(path=str(root), image_size=SIZE))
+            images = load_images(MedicalDataConfig(path=str(root), image_size=SIZE))
         except DlsuiteError as exc:
             check_message(exc, str(bad))
             return
-        streamed = [(x.numpy(), int(y)) for x, y in mdata.make_dataset(images)]
+        streamed = [(x.numpy(), int(y)) for x, y in make_dataset(images)]
         assert len(streamed) == 2
         for image, _ in streamed:
             check_image(image)
@@ -164,12 +167,11 @@ def test_training_pipeline(file):
 @pytest.fixture(scope="module")
 def upload_decoder():
     """The function the medical page calls on an upload, bound to the demo classifier run."""
-    assert (DEMO_CLASSIFIER / "model.keras").is_file(), "build the demo models with `dlsuite demo --build --only medical_imaging`"
     from apps.components.images import decode_uploaded_image
     from shared.domain import get_task
 
     get_task("medical_imaging", "classifier")  # registers the domain's layers, as the app does
-    run_path = str(DEMO_CLASSIFIER)
+    run_path = str(demo_run("medical_imaging", "classifier"))
     size = Run.open(run_path).state["image_size"]
     return lambda name, content: decode_uploaded_image(run_path, name, content), size
 

@@ -12,14 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tests_support import one_error_line
+from tests_support import demo_run, one_error_line
 
-from domains.medical_imaging import data as mdata
+from domains.medical_imaging.config import MAX_PIXELS, MedicalDataConfig
+from domains.medical_imaging.decoding import check_file, decode_path
+from domains.medical_imaging.dicom import read_dicom
+from domains.medical_imaging.synthetic import build_dicom, write_synthetic_folder
 from shared.cli.main import main
 from shared.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[3]
-DEMO_CLASSIFIER = ROOT / "data" / "demo_models" / "medical_imaging" / "classifier"
 TINY_TRAIN = ["--set", "data.image_size=32", "--set", "trainer.batch_size=8", "--set", "trainer.tensorboard=false",
               "--set", "model.head_epochs=1", "--set", "model.fine_tune_epochs=1"]
 
@@ -96,7 +98,7 @@ def truncated_jpeg(path: Path) -> Path:
 
 def dicom_claiming(path: Path, rows: int, columns: int) -> Path:
     """A small DICOM whose header claims Rows x Columns (as a compressed bomb would)."""
-    ds = mdata.build_dicom(np.zeros((8, 8), np.uint16), "P1")
+    ds = build_dicom(np.zeros((8, 8), np.uint16), "P1")
     ds.Rows, ds.Columns = rows, columns
     ds.save_as(path, enforce_file_format=True)
     return path
@@ -167,7 +169,7 @@ def test_bomb_files_are_what_they_claim(hostile):
     raw = hostile["truncated_idat"].read_bytes()
     assert raw.endswith(b"IEND\xaeB`\x82")
     # The re-framed truncated PNG passes every header check; only decoding finds it.
-    mdata.check_file(hostile["truncated_idat"], mdata.MedicalDataConfig(verify="header"))
+    check_file(hostile["truncated_idat"], MedicalDataConfig(verify="header"))
     # A small bomb decodes completely, so the writer is a valid PNG.
     small = one_colour_png(hostile["bomb_20000"].parent / "small.png", 300, 200)
     assert np.asarray(Image.open(small)).shape == (200, 300)
@@ -177,7 +179,7 @@ def test_bomb_files_are_what_they_claim(hostile):
 def test_readers_give_one_line_naming_the_file(hostile, kind):
     path = hostile[kind]
     with pytest.raises(DataError) as excinfo:
-        mdata.decode_path(path, mdata.MedicalDataConfig())
+        decode_path(path, MedicalDataConfig())
     message = str(excinfo.value)
     assert "\n" not in message and str(path) in message
     for fragment in EXPECTED[kind]:
@@ -187,37 +189,38 @@ def test_readers_give_one_line_naming_the_file(hostile, kind):
 def test_bombs_are_refused_by_the_header_check(hostile):
     for kind in ("bomb_20000", "bomb_13000", "dicom_bomb", "cut_idat"):
         with pytest.raises(DataError, match="max_pixels|truncated or corrupt"):
-            mdata.check_file(hostile[kind], mdata.MedicalDataConfig(verify="header"))
+            check_file(hostile[kind], MedicalDataConfig(verify="header"))
 
 
 def test_the_limit_is_configurable(hostile, tmp_path):
     image = tmp_path / "wide.png"
     Image.fromarray(np.zeros((40, 100), np.uint8)).save(image)
-    assert mdata.decode_path(image, mdata.MedicalDataConfig(max_pixels=4000, image_size=16)).shape == (16, 16, 1)
+    assert decode_path(image, MedicalDataConfig(max_pixels=4000, image_size=16)).shape == (16, 16, 1)
     with pytest.raises(DataError, match=r"100 x 40 = 4,000 pixels, over the limit of 3,999 .*--set data.max_pixels=4000"):
-        mdata.decode_path(image, mdata.MedicalDataConfig(max_pixels=3999))
+        decode_path(image, MedicalDataConfig(max_pixels=3999))
     # Above Pillow's own limit (179 MP) data.max_pixels decides: the header is read, no DecompressionBombError.
     with pytest.raises(DataError, match="over the limit of 200,000,000"):
-        mdata.check_file(hostile["bomb_20000"], mdata.MedicalDataConfig(max_pixels=200_000_000))
+        check_file(hostile["bomb_20000"], MedicalDataConfig(max_pixels=200_000_000))
     # DICOM: Rows x Columns of the one frame decoded.
     with pytest.raises(DataError, match="8 x 8 = 64 pixels"):
-        mdata.read_dicom(dicom_claiming(tmp_path / "small.dcm", 8, 8), max_pixels=63)
+        read_dicom(dicom_claiming(tmp_path / "small.dcm", 8, 8), max_pixels=63)
 
 
 def test_deflated_dicom_bomb_is_refused_while_streaming(tmp_path):
     path = deflated_dicom(tmp_path / "deflated.dcm", 80 << 20)
     assert path.stat().st_size < 200_000
     with pytest.raises(DataError, match="inflates to more than 71 MiB"):
-        mdata.check_file(path, mdata.MedicalDataConfig(max_pixels=1_000_000))
+        check_file(path, MedicalDataConfig(max_pixels=1_000_000))
 
 
 MEMORY_PROBE = """
 import resource, sys
-from domains.medical_imaging import data as mdata
+from domains.medical_imaging.config import MedicalDataConfig
+from domains.medical_imaging.decoding import check_file, decode_path
 from shared.errors import DataError
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for path in sys.argv[1:]:
-    for read in (mdata.check_file, lambda p: mdata.decode_path(p, mdata.MedicalDataConfig())):
+    for read in (check_file, lambda p: decode_path(p, MedicalDataConfig())):
         try:
             read(path)
         except DataError:
@@ -244,8 +247,7 @@ def test_refusing_the_bombs_uses_little_memory(hostile, tmp_path):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_predict_gives_one_line(capsys, hostile, kind):
-    assert (DEMO_CLASSIFIER / "model.keras").is_file(), "build the demo models with `dlsuite demo --build --only medical_imaging`"
-    code, out, err = cli(capsys, "predict", DEMO_CLASSIFIER, hostile[kind])
+    code, out, err = cli(capsys, "predict", demo_run("medical_imaging", "classifier"), hostile[kind])
     assert code == 2 and out == ""
     one_error_line(err, str(hostile[kind]), *EXPECTED[kind])
 
@@ -257,7 +259,7 @@ def test_predict_uses_the_runs_pixel_limit(capsys, tmp_path):
     import yaml
 
     run = tmp_path / "classifier"
-    shutil.copytree(DEMO_CLASSIFIER, run)
+    shutil.copytree(demo_run("medical_imaging", "classifier"), run)
     config = yaml.safe_load((run / "config.yaml").read_text())
     config["data"]["max_pixels"] = 1000
     (run / "config.yaml").write_text(yaml.safe_dump(config))
@@ -275,7 +277,7 @@ def test_predict_uses_the_runs_pixel_limit(capsys, tmp_path):
 
 
 def test_evaluate_gives_one_line(capsys, hostile):
-    code, _, err = cli(capsys, "evaluate", DEMO_CLASSIFIER, "--data", hostile["bomb_20000"])
+    code, _, err = cli(capsys, "evaluate", demo_run("medical_imaging", "classifier"), "--data", hostile["bomb_20000"])
     assert code == 2
     one_error_line(err)
 
@@ -286,7 +288,7 @@ def folder_with(tmp_path):
 
     def make(bad: Path) -> tuple[Path, Path]:
         root = tmp_path / "images"
-        mdata.write_synthetic_folder(root, n=30, seed=3, image_size=32)
+        write_synthetic_folder(root, n=30, seed=3, image_size=32)
         target = root / "nodule" / bad.name
         target.write_bytes(bad.read_bytes())
         return root, target
@@ -328,11 +330,11 @@ def test_clean_folder_trains_after_the_full_check(tmp_path):
     from shared.training.runner import prepare_run, train
 
     root = tmp_path / "images"
-    mdata.write_synthetic_folder(root, n=40, seed=3, image_size=32)
+    write_synthetic_folder(root, n=40, seed=3, image_size=32)
     task = get_task("medical_imaging", "classifier")
     cfg = task.resolve_config(overrides=[f"data.path={root}", "data.image_size=32", "trainer.batch_size=8", "trainer.tensorboard=false",
                                          "model.type=cnn", "model.filters=[8]", "trainer.epochs=1"])
-    assert cfg.data.verify == "decode" and cfg.data.max_pixels == mdata.MAX_PIXELS
+    assert cfg.data.verify == "decode" and cfg.data.max_pixels == MAX_PIXELS
     run_dir = prepare_run(task, cfg, tmp_path / "run")
     train(task, cfg, run_dir)
     assert json.loads((run_dir / "metrics.json").read_text())["accuracy"] >= 0

@@ -3,18 +3,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from domains.medical_imaging.data import (
-    CLASSES,
-    MEDMNIST_LABELS,
-    MedicalDataConfig,
-    assign_splits,
-    build_dicom,
-    load_images,
-    make_dataset,
-    resolve_source,
-    split_summary,
-    write_synthetic_folder,
-)
+from domains.medical_imaging.config import CLASSES, MEDMNIST_LABELS, MedicalDataConfig
+from domains.medical_imaging.pipeline import make_dataset
+from domains.medical_imaging.sources import load_images, resolve_source
+from domains.medical_imaging.splits import assign_splits, split_summary
+from domains.medical_imaging.synthetic import build_dicom, write_synthetic_folder
 from shared.data.splits import SplitConfig
 from shared.errors import DataError
 
@@ -286,7 +279,7 @@ def test_manifest_time_split_and_bad_split_column(png_tree, tmp_path):
     table.to_csv(png_tree / "dated.csv", index=False)
     assign = assign_splits(load_images(cfg), seed=0)
     assert (images.frame.index[assign == "test"] < 20).all()
-    for values, fragment in ((["soon"] * len(table), "neither numbers nor dates"), ([None] + [1] * (len(table) - 1), "missing values")):
+    for values, fragment in ((["soon"] * len(table), "neither a number nor a date at row 1"), ([None] + [1] * (len(table) - 1), "missing values")):
         table["study_date"] = values
         table.to_csv(png_tree / "dated.csv", index=False)
         with pytest.raises(DataError) as excinfo:
@@ -349,9 +342,9 @@ def test_medmnist_folder_flag_and_size_specific_file(tmp_path):
 
 
 def test_medmnist_default_folder(tmp_path, monkeypatch):
-    from domains.medical_imaging import data
+    from domains.medical_imaging import sources
 
-    monkeypatch.setattr(data, "MEDMNIST_ROOT", tmp_path)
+    monkeypatch.setattr(sources, "MEDMNIST_ROOT", tmp_path)
     medmnist_npz(tmp_path / "pneumoniamnist.npz")
     images = load_images(MedicalDataConfig(source="medmnist"))
     assert images.provenance["source"] == str(tmp_path / "pneumoniamnist.npz")

@@ -7,15 +7,10 @@ from PIL import Image
 from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_rescale
 
-from domains.medical_imaging.data import (
-    MedicalDataConfig,
-    build_dicom,
-    check_file,
-    decode_path,
-    modality_values,
-    prepare_array,
-    window_image,
-)
+from domains.medical_imaging.config import MedicalDataConfig
+from domains.medical_imaging.decoding import check_file, decode_path, prepare_array
+from domains.medical_imaging.dicom import modality_values, window_image
+from domains.medical_imaging.synthetic import build_dicom
 from shared.errors import DataError
 
 NATIVE = dict(image_size=64, resize="stretch")  # 64x64 fixtures decode without resizing
@@ -63,7 +58,7 @@ def test_png_16bit_keeps_its_dynamic_range(tmp_path):
 
 
 def test_32bit_integer_images_are_read_as_16bit():
-    from domains.medical_imaging.data import _PIL_MODES
+    from shared.inputs.image import PIL_MODES as _PIL_MODES
 
     image = Image.fromarray(ramp(np.int32, 70_000))
     assert image.mode == "I"

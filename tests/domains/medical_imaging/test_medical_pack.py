@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from domains.medical_imaging import data as mdata
+from domains.medical_imaging.config import MedicalDataConfig
+from domains.medical_imaging.decoding import decode_path
+from domains.medical_imaging.synthetic import write_synthetic_folder
 from shared.cli.main import main
 from shared.data import packs, records
 from shared.domain import get_task
@@ -43,7 +45,7 @@ def cli(capsys, *argv):
 @pytest.fixture(scope="module")
 def image_folder(tmp_path_factory):
     """Synthetic PNGs in class folders, plus manifest.csv with patient ids."""
-    return mdata.write_synthetic_folder(tmp_path_factory.mktemp("medpack") / "images", n=90, seed=5, image_size=32)
+    return write_synthetic_folder(tmp_path_factory.mktemp("medpack") / "images", n=90, seed=5, image_size=32)
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +75,8 @@ def test_pack_counts_and_patient_split(med_pack, image_folder):
         assert len(patients[name]) == splits[name]["patients"]
         paths[name] = ex["path"]
         if name == "test":  # stored pixels are the decoded image's grey levels
-            cfg = mdata.MedicalDataConfig(image_size=32)
-            expected = np.round(mdata.decode_path(image_folder.parent / ex["path"][0].decode(), cfg) * 255)
+            cfg = MedicalDataConfig(image_size=32)
+            expected = np.round(decode_path(image_folder.parent / ex["path"][0].decode(), cfg) * 255)
             np.testing.assert_array_equal(ex["image"][0], expected)
     assert not (patients["train"] & patients["validation"] or patients["train"] & patients["test"] or patients["validation"] & patients["test"])
     # Written in a shuffled order, not class by class.

@@ -7,14 +7,10 @@ from scipy.ndimage import maximum_filter
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from domains.medical_imaging.data import (
-    CLASSES,
-    MedicalDataConfig,
-    decode_path,
-    generate_radiographs,
-    load_images,
-    write_synthetic_folder,
-)
+from domains.medical_imaging.config import CLASSES, MedicalDataConfig
+from domains.medical_imaging.decoding import decode_path
+from domains.medical_imaging.sources import load_images
+from domains.medical_imaging.synthetic import generate_radiographs, write_synthetic_folder
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from tests_support import dlsuite_cmd
 from shared.cli.native_logs import is_native_log_line
 
 REPO = Path(__file__).resolve().parents[3]
-FRAUD_DEMO = REPO / "data" / "demo_models" / "fraud_detection" / "classifier"
 
 
 def test_native_log_lines_are_recognised():
@@ -22,12 +21,15 @@ def test_native_log_lines_are_recognised():
 
 
 def _predict(tmp_path, **env):
-    table = tmp_path / "wrong.csv"
-    table.write_text("amount\n12.5\n")
+    """A command that starts TensorFlow and then fails on the user's input: a TPU run on a machine without one.
+
+    (Most input errors are caught before TensorFlow starts, which would make
+    the control below vacuous.)
+    """
     environ = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | env
-    return subprocess.run(
-        dlsuite_cmd("predict", str(FRAUD_DEMO), str(table)), capture_output=True, cwd=REPO, env=environ, timeout=240
-    )
+    run_dir = tmp_path / f"run-{len(env)}"
+    cmd = dlsuite_cmd("train", "fraud_detection", "--set", "trainer.strategy=tpu", "--run-dir", str(run_dir))
+    return subprocess.run(cmd, capture_output=True, cwd=REPO, env=environ, timeout=240)
 
 
 def test_a_failed_command_prints_only_its_error_line(tmp_path):
