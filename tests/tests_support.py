@@ -13,6 +13,16 @@ import pytest
 PROCESSES = pytest.mark.xdist_group("processes")
 
 
+# A tiny, fast configuration for tests that need a trained fraud run.
+TINY_FRAUD = [
+    "data.synthetic_rows=3000",
+    "trainer.epochs=2",
+    "trainer.batch_size=256",
+    "trainer.tensorboard=false",
+    "model.hidden_units=[16]",
+]
+
+
 def dlsuite_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "shared.cli.main", *args]
 
@@ -69,3 +79,23 @@ def demo_run(domain: str, task: str):
     if not (path / "model.keras").is_file():
         pytest.skip(f"no demo model of {domain}/{task} under {path.parent.parent}; build it with `dlsuite demo --build --only {domain}`")
     return path
+
+
+def trained_run(domain: str, task: str, overrides: list[str], run_dir):
+    """Train `domain`/`task` with `overrides` into `run_dir` in this process; return `run_dir`."""
+    from shared.domain import get_task
+    from shared.training.runner import prepare_run, train
+
+    chosen = get_task(domain, task)
+    cfg = chosen.resolve_config(overrides=overrides)
+    train(chosen, cfg, prepare_run(chosen, cfg, run_dir))
+    return run_dir
+
+
+def packed_table(domain: str, task: str, table, out, overrides: list[str] = ("data.chunk_rows=400", "data.rows_per_shard=300")):
+    """`dlsuite data pack` of `table` for `domain`/`task` into `out` (small chunks and shards); return `out`."""
+    from shared.domain import get_task
+
+    chosen = get_task(domain, task)
+    chosen.pack(chosen.resolve_config(overrides=list(overrides)), table, out)
+    return out

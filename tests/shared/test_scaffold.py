@@ -117,5 +117,7 @@ def test_a_scaffolded_domain_is_listed_tested_trained_and_shown(tmp_path):
     assert example.returncode == 0, example.stderr[-2000:]
     predicted = _run([*cli, "predict", str(run_dir), *example.stdout.split()], repo, 300)
     assert predicted.returncode == 0 and len(predicted.stdout.splitlines()) >= 2, predicted.stderr[-2000:]
-    shown = _run([sys.executable, "-c", APP_CHECK], repo, 600, DLSUITE_RUNS_ROOT=str(tmp_path / "runs"))
+    check = repo / "app_check.py"  # AppTest.from_function reads the page function's source from a file; paths resolve from it
+    check.write_text(APP_CHECK)
+    shown = _run([sys.executable, str(check)], repo, 600, DLSUITE_RUNS_ROOT=str(tmp_path / "runs"))
     assert "APP OK" in shown.stdout, shown.stdout[-2000:] + shown.stderr[-3000:]
