@@ -65,41 +65,43 @@ def predict_scores(model, inputs: dict, batch_size: int) -> np.ndarray:
 def memory_datasets(cfg, arrays: dict, assign: np.ndarray, columns: dict) -> tuple[dict, Any]:
     """Batched `(inputs, label)` datasets of each split held in memory, and the batched training inputs.
 
-    Each split's grouped inputs become tensors once. The training split's
-    row indices are permuted afresh every epoch (seeded; validation and test
-    keep their order), `split_datasets` batches them, and every batch
-    gathers its rows with one `tf.gather` per input, so feeding costs little
-    beside the model. The tensors are the cache: `trainer.cache` has nothing
-    left to do here.
+    Each split's grouped inputs become tensors once. Every epoch the
+    training split is put in a fresh random order (seeded; validation and
+    test keep theirs) with one `tf.gather` per input over the whole split,
+    and then cut into batches by slicing, so that feeding a batch costs no
+    more than reading a cached one. The tensors are the cache:
+    `trainer.cache` has nothing left to do here.
     """
     import tensorflow as tf
 
     grouped = grouped_arrays(arrays, columns)
     tensors = {name: as_tensors({k: v[assign == name] for k, v in grouped.items()}) for name in SPLIT_NAMES}
+    size = cfg.trainer.batch_size
 
-    def rows(name):
-        n = int((assign == name).sum())
-        if name != "train":
-            return tf.data.Dataset.range(n)
-        # A fresh full permutation of the row indices each epoch (a buffer of every index: 8 bytes a
-        # row), so the shuffle spans the whole split, not neighbouring rows of a time-sorted table.
-        return tf.data.Dataset.range(n).shuffle(max(n, 1), seed=cfg.run.seed, reshuffle_each_iteration=True)
-
-    def gather_from(name):
+    def batches(name):
         split = tensors[name]
+        n = int((assign == name).sum())
+        full, rest = divmod(n, size)
 
-        def gather(index):
-            batch = {k: tf.gather(v, index) for k, v in split.items()}
-            return features_only(batch), batch[LABEL]
+        def cut(order):
+            rows = {k: tf.gather(v, order) for k, v in split.items()}
+            head = {k: tf.reshape(v[: full * size], [full, size, *v.shape[1:]]) for k, v in rows.items()}
+            out = tf.data.Dataset.from_tensor_slices(head)
+            if rest:
+                out = out.concatenate(tf.data.Dataset.from_tensors({k: v[full * size :] for k, v in rows.items()}))
+            return out
 
-        return gather
+        if name == "train":
+            # A fresh permutation of every row index each epoch, drawn in one op: each pass over
+            # `Dataset.random` yields a new seed for the stateless shuffle (reproducible under run.seed).
+            seeds = tf.data.Dataset.random(seed=cfg.run.seed, rerandomize_each_iteration=True).take(1)
+            order = seeds.map(lambda r: tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([r, tf.constant(0, tf.int64)])))
+        else:
+            order = tf.data.Dataset.from_tensors(tf.range(n, dtype=tf.int64))
+        ds = order.flat_map(cut).map(lambda batch: (features_only(batch), batch[LABEL]))
+        return ds.apply(tf.data.experimental.assert_cardinality(full + (1 if rest else 0))).prefetch(tf.data.AUTOTUNE)
 
-    t = cfg.trainer
-    splits = {
-        # Rows are already in memory, so there is nothing to cache; the training rows come shuffled.
-        name: split_datasets(rows, t.batch_size, shuffle_buffer=0, seed=cfg.run.seed, names=(name,), batch_map_fn=gather_from(name))[name]
-        for name in SPLIT_NAMES
-    }
+    splits = {name: batches(name) for name in SPLIT_NAMES}
     adapt = tf.data.Dataset.from_tensor_slices(features_only(tensors["train"])).batch(ADAPT_BATCH)
     return splits, adapt
 

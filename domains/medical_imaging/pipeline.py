@@ -43,8 +43,13 @@ def _native_flags(paths: list[str]) -> np.ndarray:
         return np.fromiter(pool.map(native_decodable, paths), bool, len(paths))
 
 
-def _image_decoder(images: ImageSet, single_channel: bool = False):
-    """`(row, path, native) -> float32 [S, S, C]`, native where it can be, Pillow/pydicom elsewhere."""
+def _image_decoder(images: ImageSet, single_channel: bool = False, all_native: bool = False):
+    """`(row, path, native) -> float32 [S, S, C]`, native where it can be, Pillow/pydicom elsewhere.
+
+    With `all_native` (every file is an 8-bit PNG or a JPEG, the usual case)
+    the graph has no branch to the Python decoder at all, which more than
+    doubles the decoding rate.
+    """
     import tensorflow as tf
 
     cfg = images.config
@@ -59,7 +64,10 @@ def _image_decoder(images: ImageSet, single_channel: bool = False):
     def decode(row, path, native):
         return tf.cond(native, lambda: tf_read_image(path, size, channels, cfg.resize), lambda: by_python(row))
 
-    return decode
+    def decode_native(row, path, native):
+        return tf_read_image(path, size, channels, cfg.resize)
+
+    return decode_native if all_native else decode
 
 
 def _columns(images: ImageSet, rows: np.ndarray, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +98,7 @@ def make_dataset(images: ImageSet, rows=None, deterministic: bool = True):
     rows = _rows(images, rows)
     labels = images.frame["label"].to_numpy(dtype=np.int32)[rows]
     paths, native = _columns(images, rows, "path")
-    decode = _image_decoder(images)
+    decode = _image_decoder(images, all_native=bool(len(native)) and bool(native.all()))
 
     def pair(row, path, flag, label):
         return decode(row, path, flag), label
@@ -109,8 +117,8 @@ def segmentation_dataset(images: ImageSet, rows=None, deterministic: bool = True
         mask_paths, mask_native = _columns(images, rows, "mask_path")
     else:
         mask_paths, mask_native = np.full(len(rows), ""), np.zeros(len(rows), bool)
-    decode_image = _image_decoder(images)
-    decode_mask = _image_decoder(images, single_channel=True)
+    decode_image = _image_decoder(images, all_native=bool(len(native)) and bool(native.all()))
+    decode_mask = _image_decoder(images, single_channel=True, all_native=bool(len(mask_native)) and bool(mask_native.all()))
 
     def pair(row, path, flag, mask_path, mask_flag):
         mask = decode_mask(row, mask_path, mask_flag)
