@@ -34,7 +34,8 @@ def domain_pages() -> dict[str, st.Page]:
     for name, domain in discover().items():
         own = HERE / "pages" / f"{name}.py"
         source = own if own.is_file() else GENERIC
-        pages[name] = st.Page(source, title=domain.title, icon=domain.icon, url_path=name)
+        # A URL other than the file name: a deep link then runs this script (and its navigation), not the page file alone.
+        pages[name] = st.Page(source, title=domain.title, icon=domain.icon, url_path=name.replace("_", "-"))
     return pages
 
 

@@ -9,4 +9,7 @@ import streamlit as st
 from apps.components.domain_page import CURRENT_DOMAIN, render
 from shared.domain import get_domain
 
-render(get_domain(st.session_state[CURRENT_DOMAIN]))
+if CURRENT_DOMAIN in st.session_state:
+    render(get_domain(st.session_state[CURRENT_DOMAIN]))
+else:  # opened as a file of its own, not through the app's navigation
+    st.info("Open a domain from the app's navigation: run the app with `dlsuite demo`.")

@@ -81,7 +81,7 @@ APP_CHECK = textwrap.dedent(
     at = AppTest.from_file("apps/app.py", default_timeout=180).run()
     assert not at.exception, at.exception
     pages = {info.get("url_pathname"): info.get("script_path") for info in at._registered_pages.values()}
-    assert pages["acme_risk"].endswith("pages/domain.py"), pages
+    assert pages["acme-risk"].endswith("pages/domain.py"), pages
     def page():
         from apps.components.domain_page import render
         from shared.domain import get_domain
