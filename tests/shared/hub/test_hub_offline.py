@@ -1,6 +1,7 @@
 """The committed offline backbone, `dlsuite hub build` and `dlsuite hub list`."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -56,11 +57,16 @@ def test_cli_hub_build_tiny(capsys, tmp_path):
     assert code == 0, err
     assert f"built dlsuite/fashion-cnn-64: {out_dir} (pretraining test accuracy" in out
     assert "[1/5] load Fashion-MNIST" in err and "[5/5] verify" in err  # stage lines
-    assert "16/16 - " in out  # Keras' per-epoch line: 2000 images / 128 per batch
+    # Keras' per-epoch line: 2000 images / 128 per batch. The training accuracy of that one epoch
+    # measured 0.50 here (ten classes, so chance is 0.10). The test accuracy is only range-checked:
+    # after 16 steps the batch-norm moving statistics have barely moved, so inference-mode accuracy
+    # swings between chance and about 0.23 with thread scheduling.
+    epoch_line = re.search(r"16/16 - .* accuracy: ([0-9.]+)", out)
+    assert epoch_line, out
+    assert float(epoch_line.group(1)) > 0.3
     metadata = json.loads((out_dir / METADATA_FILE).read_text())
     assert metadata["pretraining"]["train_examples"] == 2000 and metadata["pretraining"]["epochs"] == 1
-    # One epoch on 2,000 images (measured 0.22 here); ten classes, so chance is 0.10.
-    assert metadata["pretraining"]["test_accuracy"] > 0.15
+    assert 0.0 <= metadata["pretraining"]["test_accuracy"] <= 1.0
     assert metadata["fingerprint"] == handles.fingerprint(out_dir)
     assert metadata["input"] == {"shape": [64, 64, 3], "dtype": "float32", "value_range": [0.0, 1.0], "notes": metadata["input"]["notes"]}
     loaded = hub.load(str(out_dir))
