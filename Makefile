@@ -25,10 +25,11 @@ lint: install
 
 install: system-deps $(VENV)/.installed
 
+# Debian packages: Fashion-MNIST (offline hub backbone) and espeak-ng (synthetic speech for the speech demo).
 system-deps:
-	@test -d $(FASHION_MNIST) || { command -v apt-get >/dev/null && $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; } || \
-		echo "note: could not install dataset-fashion-mnist; see shared/hub/README.md for other sources"
+	@test -d $(FASHION_MNIST) && command -v espeak-ng >/dev/null || { command -v apt-get >/dev/null && $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist espeak-ng >/dev/null 2>&1; } || \
+		echo "note: could not install dataset-fashion-mnist and espeak-ng; see shared/hub/README.md and domains/speech/README.md"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

@@ -109,6 +109,10 @@ class DataBundle:
             regression scores); never saved.
         split: `shared.data.splits.SplitChoice` or None. The split used and
             why (an `auto` split resolved); printed and put in the model card.
+        loaded: any. The task's own in-memory data, for an `evaluate` that
+            needs more than the three datasets (e.g. the speech task's
+            decoded clips, from which it builds long test recordings);
+            never saved.
     """
 
     train: tf.data.Dataset
@@ -122,6 +126,7 @@ class DataBundle:
     adapt: tf.data.Dataset | None = None
     baseline: Any = None
     split: SplitChoice | None = None
+    loaded: Any = None
 
 
 @dataclass

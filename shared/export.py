@@ -47,24 +47,54 @@ def export_savedmodel(model, path: Path) -> Path:
     return Path(path)
 
 
+def _convert(staging: str, select_tf_ops: bool) -> bytes:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(staging)
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if select_tf_ops:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    return converter.convert()
+
+
 @EXPORTERS.register("tflite")
 def export_tflite(model, path: Path) -> Path:
-    import tempfile
+    """A `.tflite` file, with TFLite builtin ops only when the model allows.
 
-    import tensorflow as tf
+    Builtin-only models run on any TFLite / LiteRT runtime (phones,
+    microcontrollers). A model with ops outside that set (string lookups,
+    TF-only kernels) is converted with `SELECT_TF_OPS` instead, and then
+    needs the Flex delegate at run time; `tflite_uses_flex` says which one
+    a file is.
+    """
+    import tempfile
 
     path = Path(path)
     if path.suffix != ".tflite":
         path = path.with_suffix(".tflite")
     with tempfile.TemporaryDirectory() as staging:
         _serving_archive(model).write_out(staging, verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(staging)
-        # String lookups and other TF ops outside the builtin set need SELECT_TF_OPS.
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
-        blob = converter.convert()
+        try:
+            blob = _convert(staging, select_tf_ops=False)
+        except Exception:  # noqa: BLE001 - the converter raises several types; fall back to TF ops
+            blob = _convert(staging, select_tf_ops=True)
     with atomic_path(path) as tmp:
         tmp.write_bytes(blob)
     return path
+
+
+def tflite_uses_flex(path: Path) -> bool:
+    """Whether a `.tflite` file holds TensorFlow (`Flex*`) ops, which need the Flex delegate to run."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        ops = Interpreter(model_path=str(path))._get_ops_details()
+    except (RuntimeError, ValueError) as exc:
+        if "flex" in str(exc).lower() or "select tensorflow op" in str(exc).lower():
+            return True
+        raise
+    return any(str(op.get("op_name", "")).startswith("Flex") for op in ops)
 
 
 def export(model, fmt: str, path: Path) -> Path:

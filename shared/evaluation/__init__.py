@@ -1,8 +1,9 @@
 """Domain-agnostic evaluation: metrics and matplotlib figures.
 
-`shared.evaluation.binary`, `.multiclass`, `.calibration` and `.segmentation`
-hold the metrics (re-exported here, imported on first use so that importing
-one submodule such as `.predictions` does not pull in scikit-learn);
+`shared.evaluation.binary`, `.multiclass`, `.calibration`, `.segmentation`
+and `.transcripts` hold the metrics (re-exported here, imported on first use
+so that importing one submodule such as `.predictions` does not pull in
+scikit-learn or jiwer);
 `shared.evaluation.plots` holds the figures and is imported on demand so that
 using the metrics does not pull in matplotlib.
 """
@@ -28,6 +29,7 @@ _MODULES = {
     "dice": "segmentation",
     "iou": "segmentation",
     "segmentation_report": "segmentation",
+    "transcript_metrics": "transcripts",
 }
 
 

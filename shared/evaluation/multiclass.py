@@ -136,13 +136,15 @@ def multiclass_report(
     Returns:
         dict with `n`, `class_names`, `operating_point` (the rule used),
         `accuracy`, `balanced_accuracy` (mean sensitivity over classes
-        present in `y_true`), `macro_roc_auc` (mean of the defined per-class
+        present in `y_true`), `macro_f1` (scikit-learn's unweighted mean F1
+        over the classes present in `y_true` or predicted), `macro_roc_auc` (mean of the defined per-class
         AUCs, `nan` if none is defined), `confusion_matrix` (list of lists,
         rows = true class, columns = predicted class) and `per_class`:
         class name -> `support`, `roc_auc` (one-vs-rest; `nan` when the class
         is absent from, or is the only class in, `y_true`), `sensitivity`
-        (recall; `nan` when absent) and `specificity` (`nan` when every row
-        belongs to the class).
+        (recall; `nan` when absent), `specificity` (`nan` when every row
+        belongs to the class) and `f1` (0 when the class is neither present
+        nor predicted).
     """
     y, p = _validated(y_true, probs)
     k = p.shape[1]
@@ -167,6 +169,7 @@ def multiclass_report(
             "roc_auc": float(metrics.roc_auc_score(is_c, p[:, c])) if both else math.nan,
             "sensitivity": _ratio(tp, tp + fn),
             "specificity": _ratio(tn, tn + fp),
+            "f1": float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else 0.0,
         }
     aucs = [v["roc_auc"] for v in per_class.values() if not math.isnan(v["roc_auc"])]
     with warnings.catch_warnings():
@@ -174,12 +177,14 @@ def multiclass_report(
         # are left out of the mean, which is what the docstring promises.
         warnings.simplefilter("ignore", UserWarning)
         balanced_accuracy = float(metrics.balanced_accuracy_score(y, predicted))
+    macro_f1 = float(metrics.f1_score(y, predicted, average="macro", zero_division=0))
     return {
         "n": n,
         "class_names": [str(name) for name in class_names],
         "operating_point": rule,
         "accuracy": float(metrics.accuracy_score(y, predicted)),
         "balanced_accuracy": balanced_accuracy,
+        "macro_f1": macro_f1,
         "macro_roc_auc": float(np.mean(aucs)) if aucs else math.nan,
         "confusion_matrix": matrix.astype(int).tolist(),
         "per_class": per_class,

@@ -2,7 +2,8 @@
 
 On a machine without internet there is no tfhub.dev, so `dlsuite hub build`
 pretrains a small image backbone on a real dataset that ships as a Debian
-package (Fashion-MNIST) and exports ONLY the feature extractor, without its
+package (Fashion-MNIST), or an audio backbone on words synthesized with
+espeak-ng (`shared.hub.offline_audio`), and exports ONLY the feature extractor, without its
 classification head, as a TF2 reusable SavedModel under `data/hub/<name>/`.
 `HubBackbone("dlsuite/<name>")` and `tensorflow_hub.load(path)` then use it
 exactly like a tfhub.dev image feature vector.
@@ -32,6 +33,7 @@ from pathlib import Path
 from shared.data.idx import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, FASHION_MNIST_FILES, find_idx_file, load_fashion_mnist
 from shared.errors import ConfigError
 from shared.hub.handles import LOCAL_HUB_DIR, fingerprint
+from shared.hub.offline_audio import AudioBackboneRecipe
 from shared.hub.registry import HUB_MODELS
 from shared.progress import Stages, keras_verbosity
 from shared.registry import Registry
@@ -108,8 +110,9 @@ class BackboneRecipe:
         return self.stage_filters[-1]
 
 
-RECIPES: Registry[BackboneRecipe] = Registry("offline hub backbone")
+RECIPES: Registry = Registry("offline hub backbone")
 RECIPES.register("dlsuite/fashion-cnn-64", BackboneRecipe("dlsuite/fashion-cnn-64"))
+RECIPES.register("dlsuite/speech-words-cnn", AudioBackboneRecipe("dlsuite/speech-words-cnn"))
 
 
 @dataclass
@@ -127,9 +130,14 @@ def default_dir(recipe: BackboneRecipe) -> Path:
     return LOCAL_HUB_DIR / recipe.name[len(NAME_PREFIX):]
 
 
-def build_feature_extractor(recipe: BackboneRecipe):
-    """The backbone: [0, 1] RGB images -> `(batch, feature_dim)` features."""
+def build_feature_extractor(recipe):
+    """The backbone: [0, 1] RGB images (or, for an audio recipe, 16 kHz audio) -> `(batch, feature_dim)` features."""
     import keras
+
+    if isinstance(recipe, AudioBackboneRecipe):
+        from shared.hub.offline_audio import build_audio_extractor
+
+        return build_audio_extractor(recipe)
 
     from shared.layers import ConvBlock, ResidualBlock
 
@@ -269,6 +277,13 @@ def build_backbone(
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ConfigError(f"{key} must be a positive integer, received {value!r}")
     out_dir = Path(out_dir) if out_dir is not None else default_dir(recipe)
+    if isinstance(recipe, AudioBackboneRecipe):
+        from shared.hub.offline_audio import build_audio_backbone
+
+        if data_dir is not None:
+            raise ConfigError(f"{recipe.name} synthesizes its pretraining words with espeak-ng; it reads no --data folder")
+        metadata = build_audio_backbone(recipe, out_dir, epochs, limit, Stages(5, stream), keras_verbosity(verbose))
+        return BuildResult(out_dir, metadata)
     data = PRETRAINING_DATA.get(recipe.dataset)
     stages = Stages(5, stream)
     start = time.perf_counter()

@@ -80,6 +80,7 @@ class HubModel:
 HUB_MODELS: Registry[HubModel] = Registry("hub model")
 
 OFFLINE_IMAGE = "dlsuite/fashion-cnn-64"
+OFFLINE_AUDIO = "dlsuite/speech-words-cnn"
 IMAGE_224 = InputSpec(
     (224, 224, 3), "float32", (0.0, 1.0),
     "RGB, channels last; other sizes work but 224x224 is what the weights were trained at",
@@ -189,6 +190,21 @@ for _model in (
         output="tuple (scores (frames, 521), embeddings (frames, 1024), log_mel_spectrogram (frames', 64))",
         notes="AudioSet 521 classes; average the per-frame embeddings for a clip vector; "
         "call it per clip (e.g. in tf.data), not as a batched Keras layer",
+        offline=OFFLINE_AUDIO,
+    ),
+    HubModel(
+        name=OFFLINE_AUDIO,
+        task="audio",
+        handle=OFFLINE_AUDIO,
+        local_dir="data/hub/speech-words-cnn",
+        input=InputSpec(
+            (16000,), "float32", (-1.0, 1.0),
+            "batched one-second 16 kHz mono waveforms; the log-mel front end is inside the model",
+        ),
+        output_dim=96,
+        output="(batch, 96) feature vector from __call__ (global average pooling over log-mel conv features)",
+        notes="the suite's own small log-mel ResNet pretrained on espeak-ng words (`dlsuite hub build speech-words-cnn`); "
+        "the offline stand-in for YAMNet; synthetic speech only",
     ),
     HubModel(
         name=OFFLINE_IMAGE,

@@ -26,6 +26,9 @@ _MODULES = {
     "TabularEncoder": "tabular",
     "ClassificationHead": "heads",
     "IntensityNormalization": "intensity",
+    "LogMelSpectrogram": "log_mel",
+    "SpecAugment": "spec_augment",
+    "WaveformAugment": "waveform_augment",
 }
 
 

@@ -122,8 +122,13 @@ class ResidualBlock(keras.layers.Layer):
         self.projection = None
         self.projection_norm = None
         if self.strides != 1 or input_shape[-1] != self.filters:
-            self.projection = self._conv(1, self.strides, "projection")
-            self.projection.build(input_shape)
+            # A 1x1 convolution with stride s equals subsampling by s, then a
+            # stride-1 1x1 convolution (same weights, "same" padding adds
+            # nothing). `call` subsamples first: oneDNN's CPU kernel for the
+            # filter gradient of a strided 1x1 convolution corrupts memory on
+            # some input sizes (TensorFlow 2.21).
+            self.projection = self._conv(1, 1, "projection")
+            self.projection.build(self._subsampled_shape(input_shape))
             self.projection_norm = self._norm("projection_norm")
             self.projection_norm.build(output_shape)
 
@@ -138,9 +143,21 @@ class ResidualBlock(keras.layers.Layer):
 
         shortcut = inputs
         if self.projection is not None:
-            shortcut = self.projection(inputs)
+            shortcut = self.projection(self._subsample(inputs))
             shortcut = self.projection_norm(shortcut, training=training)
         return ops.relu(ops.add(x, shortcut))
+
+    def _subsample(self, inputs):
+        if self.strides == 1:
+            return inputs
+        step = slice(None, None, self.strides)
+        return inputs[(slice(None), *([step] * self.rank), slice(None))]
+
+    def _subsampled_shape(self, input_shape):
+        if self.strides == 1:
+            return tuple(input_shape)
+        spatial = [None if n is None else -(-n // self.strides) for n in input_shape[1:-1]]
+        return (input_shape[0], *spatial, input_shape[-1])
 
     def compute_output_shape(self, input_shape):
         spatial = [

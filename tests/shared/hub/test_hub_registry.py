@@ -18,6 +18,7 @@ EXPECTED = {
     "bert_en_uncased_preprocess": ("text", 128),
     "yamnet": ("audio", 1024),
     "dlsuite/fashion-cnn-64": ("image", 128),
+    "dlsuite/speech-words-cnn": ("audio", 96),
 }
 
 

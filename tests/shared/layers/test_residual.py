@@ -81,3 +81,20 @@ def test_bad_arguments(kwargs, message):
 def test_input_rank_must_match():
     with pytest.raises(ValueError, match="rank=1 expects 3D inputs"):
         ResidualBlock(4, rank=1)(IMAGES)
+
+
+@pytest.mark.parametrize("shape", [(2, 9, 7, 3), (2, 8, 8, 1)])
+def test_strided_projection_equals_a_strided_1x1_convolution(shape):
+    """The shortcut subsamples, then applies a stride-1 1x1 conv: the same map as a stride-2 1x1 conv with its kernel."""
+    import keras
+    import numpy as np
+
+    from shared.layers import ResidualBlock
+
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    block = ResidualBlock(4, strides=2)
+    block(x)
+    reference = keras.layers.Conv2D(4, 1, strides=2, padding="same", use_bias=False)
+    reference.build(shape)
+    reference.set_weights(block.projection.get_weights())
+    np.testing.assert_allclose(block.projection(block._subsample(x)), reference(x), rtol=1e-5, atol=1e-6)

@@ -17,13 +17,16 @@ from shared.layers import (
     ConvBlock,
     DenseBlock,
     IntensityNormalization,
+    LogMelSpectrogram,
     PositionalEmbedding,
     RecurrentBlock,
     ResidualBlock,
     SinePositionEncoding,
+    SpecAugment,
     TabularEncoder,
     TransformerDecoderBlock,
     TransformerEncoderBlock,
+    WaveformAugment,
 )
 
 TOKENS = np.array([[3, 1, 4, 1, 5], [9, 2, 6, 0, 0]], "int32")
@@ -134,6 +137,24 @@ def intensity_normalization():
     return keras.Model(inputs, outputs), floats(2, 5, 5, 1)
 
 
+def log_mel_spectrogram():
+    inputs = keras.Input((1600,))
+    outputs = LogMelSpectrogram(8000, frame_length=200, frame_step=80, fft_length=256, num_mel_bins=16, upper_edge_hertz=3500.0)(inputs)
+    return keras.Model(inputs, outputs), floats(2, 1600)
+
+
+def spec_augment():
+    inputs = keras.Input((None, 16))
+    outputs = SpecAugment(1, 4, 2, 5, seed=3)(inputs)
+    return keras.Model(inputs, outputs), floats(2, 20, 16)
+
+
+def waveform_augment():
+    inputs = keras.Input((None,))
+    outputs = WaveformAugment(max_shift=0.2, speed=0.05, gain_db=3.0, seed=3)(inputs)
+    return keras.Model(inputs, outputs), floats(2, 800) * 0.1
+
+
 MODEL_FACTORIES = {
     "DenseBlock": dense_block,
     "ConvBlock": conv_block,
@@ -147,6 +168,9 @@ MODEL_FACTORIES = {
     "TabularEncoder": tabular_encoder,
     "ClassificationHead": classification_head,
     "IntensityNormalization": intensity_normalization,
+    "LogMelSpectrogram": log_mel_spectrogram,
+    "SpecAugment": spec_augment,
+    "WaveformAugment": waveform_augment,
 }
 
 
