@@ -53,8 +53,8 @@ class AudioBackboneRecipe:
     stage_filters: tuple = (32, 64, 96)
     speakers: int = 40
     clips_per_speaker: int = 1
-    epochs: int = 12
-    batch_size: int = 64
+    epochs: int = 30
+    batch_size: int = 32
     learning_rate: float = 3e-3
     seed: int = 0
     dataset: str = "espeak_words"
@@ -68,11 +68,11 @@ def build_audio_extractor(recipe: AudioBackboneRecipe):
     """The backbone: float32 waveform `(batch, clip_samples)` in [-1, 1] -> `(batch, feature_dim)`."""
     import keras
 
-    from shared.layers import ConvBlock, LogMelSpectrogram, ResidualBlock
+    from shared.layers import ConvBlock, IntensityNormalization, LogMelSpectrogram, ResidualBlock
 
     audio = keras.Input((recipe.clip_samples,), name="audio")
     x = LogMelSpectrogram(SAMPLE_RATE, num_mel_bins=recipe.num_mel_bins, name="log_mel")(audio)
-    x = keras.layers.BatchNormalization(name="feature_norm")(x)
+    x = IntensityNormalization("zscore", name="feature_norm")(x)  # per clip: CMVN-like, no batch statistics
     x = keras.layers.Reshape((*x.shape[1:], 1), name="as_image")(x)
     x = ConvBlock(recipe.stem_filters, name="stem")(x)
     for index, filters in enumerate(recipe.stage_filters):
@@ -183,7 +183,7 @@ def _metadata(recipe, words, train, test, voices, epochs, metrics, seconds) -> d
         "input": {"shape": [recipe.clip_samples], "dtype": "float32", "value_range": [-1.0, 1.0], "notes": spec.input.notes},
         "output": {"feature_dim": recipe.feature_dim, "key": "feature_vector", "description": spec.output},
         "architecture": {
-            "layers": f"LogMelSpectrogram({recipe.num_mel_bins} bins, 25 ms frames, 10 ms hop), BatchNormalization, "
+            "layers": f"LogMelSpectrogram({recipe.num_mel_bins} bins, 25 ms frames, 10 ms hop), per-clip z-score (IntensityNormalization), "
             f"ConvBlock({recipe.stem_filters}), " + ", ".join(f"ResidualBlock({f}, stride 2)" for f in recipe.stage_filters) + ", GlobalAveragePooling2D",
         },
         "pretraining": {

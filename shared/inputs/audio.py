@@ -27,10 +27,22 @@ def audio_info(path: Path) -> tuple[int, int, float]:
     try:
         info = sf.info(str(path))
     except (RuntimeError, sf.LibsndfileError, OSError, ValueError) as exc:
+        rate = _riff_rate(path)
+        if rate == 0:
+            raise DataError(f"{path}: the WAV header gives a sample rate of 0 Hz; the file is damaged or was written wrongly") from None
         raise DataError(f"could not read {path} as audio: {first_line(exc)}") from None
     if info.samplerate <= 0 or info.channels <= 0:
         raise DataError(f"{path}: the audio header gives {info.samplerate} Hz and {info.channels} channels")
     return int(info.samplerate), int(info.channels), float(info.frames) / info.samplerate
+
+
+def _riff_rate(path: Path) -> int | None:
+    """The sample rate a RIFF/WAVE file's first `fmt ` chunk states (None when it is not one), for error messages."""
+    with open(path, "rb") as f:
+        head = f.read(36)
+    if len(head) < 28 or head[:4] != b"RIFF" or head[8:16] != b"WAVEfmt ":
+        return None
+    return int.from_bytes(head[24:28], "little")
 
 
 def read_audio(path: Path, sample_rate: int | None = None, max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray, int]:

@@ -38,6 +38,13 @@ def check_non_negative(name: str, value: Any) -> float:
     return float(value)
 
 
+def check_momentum(value: Any, name: str = "norm_momentum") -> float:
+    """Return `value` as a float, or raise if it is outside `(0, 1)` (a moving-average momentum)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"`{name}` must be in (0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
 def check_rate(name: str, value: Any) -> float:
     """Return `value` as a float, or raise if it is outside `[0, 1)`."""
     if (

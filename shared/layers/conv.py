@@ -7,6 +7,7 @@ import keras
 from shared.layers.argument_checks import (
     check_activation,
     check_choice,
+    check_momentum,
     check_non_negative,
     check_positive_int,
     check_rate,
@@ -65,6 +66,11 @@ class ConvBlock(keras.layers.Layer):
             penalty. Defaults to `0.0`.
         padding: str. `"same"` keeps the spatial size (divided by `strides`),
             `"valid"` does not pad. Defaults to `"same"`.
+        norm_momentum: float. Momentum of the batch-norm moving statistics,
+            in `(0, 1)`. The default `0.99` suits thousands of training steps;
+            with a few hundred (small data sets) the moving statistics lag
+            behind the weights and inference suffers, so use about `0.9`.
+            Defaults to `0.99`.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
 
     Input shape:
@@ -104,6 +110,7 @@ class ConvBlock(keras.layers.Layer):
         dropout=0.0,
         l2=0.0,
         padding="same",
+        norm_momentum=0.99,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -117,6 +124,7 @@ class ConvBlock(keras.layers.Layer):
         self.dropout = check_rate("dropout", dropout)
         self.l2 = check_non_negative("l2", l2)
         self.padding = check_choice("padding", padding, PADDINGS)
+        self.norm_momentum = check_momentum(norm_momentum)
 
     def build(self, input_shape):
         check_conv_input_shape("ConvBlock", self.rank, input_shape)
@@ -138,7 +146,7 @@ class ConvBlock(keras.layers.Layer):
         self.norm = None
         if self.batch_norm:
             self.norm = keras.layers.BatchNormalization(
-                dtype=self.dtype_policy, name="batch_norm"
+                momentum=self.norm_momentum, dtype=self.dtype_policy, name="batch_norm"
             )
             self.norm.build(output_shape)
 
@@ -179,4 +187,5 @@ class ConvBlock(keras.layers.Layer):
             "dropout": self.dropout,
             "l2": self.l2,
             "padding": self.padding,
+            "norm_momentum": self.norm_momentum,
         }

@@ -7,7 +7,7 @@ no Grad-CAM without `FEATURE_MAP`).
 """
 
 FEATURES = "features"
-"""A sub-model from raw inputs to the encoded feature vector (tabular encoders); attributions are computed on its output."""
+"""A sub-model from raw inputs to the features attributions are computed on: encoded columns (tabular encoders), a log-mel spectrogram (speech)."""
 
 SCORER = "scorer"
 """A sub-model from the encoded features to the score; with `FEATURES`, `scorer(features(x))` is the model."""

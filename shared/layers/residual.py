@@ -7,6 +7,7 @@ from keras import ops
 
 from shared.layers.argument_checks import (
     check_choice,
+    check_momentum,
     check_non_negative,
     check_positive_int,
     check_rate,
@@ -38,6 +39,11 @@ class ResidualBlock(keras.layers.Layer):
             penalty. Defaults to `0.0`.
         dropout: float. Dropout rate between the two convolutions, in
             `[0, 1)`. `0` adds no Dropout layer. Defaults to `0.0`.
+        norm_momentum: float. Momentum of the batch-norm moving statistics,
+            in `(0, 1)`. The default `0.99` suits thousands of training steps;
+            with a few hundred (small data sets) the moving statistics lag
+            behind the weights and inference suffers, so use about `0.9`.
+            Defaults to `0.99`.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
 
     Input shape:
@@ -73,6 +79,7 @@ class ResidualBlock(keras.layers.Layer):
         rank=2,
         l2=0.0,
         dropout=0.0,
+        norm_momentum=0.99,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -83,6 +90,7 @@ class ResidualBlock(keras.layers.Layer):
         self.rank = rank
         self.l2 = check_non_negative("l2", l2)
         self.dropout = check_rate("dropout", dropout)
+        self.norm_momentum = check_momentum(norm_momentum)
 
     def _conv(self, kernel_size, strides, name):
         return CONV_LAYERS_BY_RANK[self.rank](
@@ -99,7 +107,7 @@ class ResidualBlock(keras.layers.Layer):
         )
 
     def _norm(self, name):
-        return keras.layers.BatchNormalization(dtype=self.dtype_policy, name=name)
+        return keras.layers.BatchNormalization(momentum=self.norm_momentum, dtype=self.dtype_policy, name=name)
 
     def build(self, input_shape):
         check_conv_input_shape("ResidualBlock", self.rank, input_shape)
@@ -175,4 +183,5 @@ class ResidualBlock(keras.layers.Layer):
             "rank": self.rank,
             "l2": self.l2,
             "dropout": self.dropout,
+            "norm_momentum": self.norm_momentum,
         }

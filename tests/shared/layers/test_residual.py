@@ -98,3 +98,19 @@ def test_strided_projection_equals_a_strided_1x1_convolution(shape):
     reference.build(shape)
     reference.set_weights(block.projection.get_weights())
     np.testing.assert_allclose(block.projection(block._subsample(x)), reference(x), rtol=1e-5, atol=1e-6)
+
+
+def test_norm_momentum_reaches_every_batch_norm_and_the_config():
+    import numpy as np
+
+    from shared.layers import ConvBlock, ResidualBlock
+
+    x = np.zeros((1, 8, 8, 2), "float32")
+    for block in (ResidualBlock(4, strides=2, norm_momentum=0.9), ConvBlock(4, norm_momentum=0.9)):
+        block(x)
+        norms = [layer for layer in block._flatten_layers() if layer.__class__.__name__ == "BatchNormalization"]
+        assert norms and all(n.momentum == 0.9 for n in norms)
+        assert type(block).from_config(block.get_config()).norm_momentum == 0.9
+    for bad in (0, 1, 1.5, True, "0.9"):
+        with pytest.raises(ValueError, match="norm_momentum"):
+            ResidualBlock(4, norm_momentum=bad)
