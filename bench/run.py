@@ -27,6 +27,7 @@ def main() -> None:
     import accelerator
     import fraud_bench
     import medical_bench
+    import speech_bench
     import stream_bench
 
     from shared.demo import demo_run_dir
@@ -42,6 +43,9 @@ def main() -> None:
         *accelerator.accelerator_throughput(**(accelerator.QUICK if args.quick else accelerator.FULL)),
         stream_bench.streaming_memory(**(stream_bench.QUICK if args.quick else stream_bench.FULL)),
         stream_bench.packing_throughput(rows=9_000 if args.quick else 200_000, extra_columns=4 if args.quick else 100),
+        speech_bench.keyword_latency(demo_run_dir("speech", "keywords"), clips=10 if args.quick else 40),
+        speech_bench.asr_real_time_factor(demo_run_dir("speech", "transcribe"), sentences=4 if args.quick else 24),
+        speech_bench.streaming_throughput(demo_run_dir("speech", "keywords"), seconds=15.0 if args.quick else 60.0),
     ]
     record = {"device": accelerator.device_name(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
     out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"

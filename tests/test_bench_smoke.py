@@ -94,3 +94,15 @@ def test_packing_benchmark_runs():
     result = stream_bench.packing_throughput(rows=3_000, extra_columns=4)
     assert result["columns"] == 15 and result["ratio"] > 0 and result["shards_mb"] > 0
     assert "pack_rows_per_s" in fraud_bench.summarize([result])
+
+
+@pytest.mark.slow
+def test_speech_benchmarks_run():
+    import speech_bench
+    from tests_support import demo_run
+
+    keywords, asr = demo_run("speech", "keywords"), demo_run("speech", "transcribe")
+    latency = speech_bench.keyword_latency(keywords, clips=10, rounds=1)
+    assert latency["ratio"] > 1 and latency["clips"] == 10, latency
+    assert 0 < speech_bench.asr_real_time_factor(asr, sentences=3, rounds=1)["ratio"]
+    assert speech_bench.streaming_throughput(keywords, seconds=10.0, rounds=1)["audio_s"] == pytest.approx(10.0, abs=0.1)

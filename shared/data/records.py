@@ -267,7 +267,7 @@ def _manifest_problem(manifest: dict) -> str | None:
     if not isinstance(spec, dict) or not spec:
         return "its spec is not a non-empty mapping of columns"
     for name, column in spec.items():
-        if not isinstance(column, dict) or column.get("dtype") not in _LISTS:
+        if not isinstance(column, dict) or not isinstance(column.get("dtype"), str) or column["dtype"] not in _LISTS:
             return f"column {name!r} has no dtype among {', '.join(_LISTS)}"
         shape = column.get("shape", [])
         if not isinstance(shape, list) or not all(_count(d) and d > 0 for d in shape):

@@ -1,0 +1,1 @@
+"""Speech: keyword spotting (Speech Commands layout, streaming detection) and speech recognition (CTC)."""
