@@ -1,6 +1,6 @@
 """Run the benchmarks and print their figures as a markdown table.
 
-    python bench/run.py            # all benchmarks (about 4 minutes on 2 CPU cores)
+    python bench/run.py            # all benchmarks (about 5 minutes on 2 CPU cores)
     python bench/run.py --quick    # smaller sizes, for a smoke check
 
 Results are also written to bench/results/<time>.json with the device they
