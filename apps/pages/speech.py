@@ -119,7 +119,7 @@ try:
         st.subheader(f"Keyword in {source}")
         explanation = explain_clip(keyword_path, wave)
         metric_cards(
-            {"Predicted": explanation.details["predicted"], **{f"P({n})": v for n, v in zip(explanation.names, explanation.values)}},
+            {"Predicted": explanation.details["predicted"], **{f"P({n})".replace("_", "\\_"): v for n, v in zip(explanation.names, explanation.values)}},
             helps={"Predicted": "The class with the highest probability; `_unknown_` is any other word, `_silence_` no speech."},
             float_format="{:.1%}",
         )
