@@ -28,24 +28,14 @@ HOME = HERE / "pages" / "home.py"
 GENERIC = HERE / "pages" / "domain.py"
 
 
-def page_url(name: str) -> str:
-    """The URL path of a domain's page, e.g. `domain-fraud-detection`.
-
-    It holds a hyphen, so it is never the name of a file in `pages/`: a deep
-    link then runs this script (and its navigation), not the page file alone
-    (which Streamlit would also serve at its file name, `speech` for
-    `pages/speech.py`).
-    """
-    return "domain-" + name.replace("_", "-")
-
-
 def domain_pages() -> dict[str, st.Page]:
     """One page per discovered domain, by domain name: its own page file, else the generic page."""
     pages = {}
     for name, domain in discover().items():
         own = HERE / "pages" / f"{name}.py"
         source = own if own.is_file() else GENERIC
-        pages[name] = st.Page(source, title=domain.title, icon=domain.icon, url_path=page_url(name))
+        # A URL other than the file name: a deep link then runs this script (and its navigation), not the page file alone.
+        pages[name] = st.Page(source, title=domain.title, icon=domain.icon, url_path=name.replace("_", "-"))
     return pages
 
 
