@@ -34,3 +34,4 @@ def fraud_pack(tmp_path_factory, fraud_csv):
     from tests_support import packed_table
 
     return packed_table("fraud_detection", "classifier", fraud_csv, tmp_path_factory.mktemp("packs") / "transactions")
+

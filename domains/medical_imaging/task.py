@@ -58,7 +58,7 @@ from shared.progress import RunningCount
 from shared.registry import Registry
 from shared.run_files import RESTORE_HINT
 from shared.training.class_weights import balanced_class_weights
-from shared.training.phases import Phase
+from shared.training.phases import backbone_phases
 
 HERE = Path(__file__).resolve().parent
 DEMO_SEED = 90_210  # held out: no preset trains on it
@@ -75,24 +75,6 @@ LIMITATIONS = (
     "A model trained on your data is only as good as its labels and its validation on patients it never saw; "
     "calibration and the operating point must be re-checked on the target population."
 )
-
-
-def transfer_phases(cfg) -> list[Phase]:
-    """The transfer model's two phases: the head on a frozen backbone, then the backbone's top part."""
-    from shared.layers.names import BACKBONE  # shared.layers imports Keras
-
-    m = cfg.model
-
-    def freeze(model):
-        model.get_layer(BACKBONE).set_fine_tuning(False)
-
-    def unfreeze_top(model):
-        model.get_layer(BACKBONE).set_fine_tuning(True, m.fine_tune_from)
-
-    return [
-        Phase("head", m.head_epochs, prepare=freeze),
-        Phase("fine_tune", m.fine_tune_epochs, prepare=unfreeze_top, learning_rate_scale=m.fine_tune_learning_rate_scale),
-    ]
 
 
 class MedicalTask(Task):
@@ -200,7 +182,7 @@ class ClassifierTask(MedicalTask):
             TransferConfig,
             lazy("domains.medical_imaging.models:build_transfer"),
             "TF Hub backbone + head, two-phase fine-tuning",
-            phases=transfer_phases,
+            phases=backbone_phases,
             pretrained=True,
         ),
     )

@@ -47,7 +47,7 @@ from shared.inputs.audio import MAX_SECONDS, read_audio
 from shared.registry import Registry
 from shared.run_files import RESTORE_HINT
 from shared.training.class_weights import balanced_class_weights
-from shared.training.phases import Phase
+from shared.training.phases import backbone_phases
 
 HERE = Path(__file__).resolve().parent
 DEMO_SEED = 31_337  # held out: no preset trains on it
@@ -63,24 +63,6 @@ LIMITATIONS = (
     "voices reliably. A model trained on your recordings is only as good as their speakers, microphones and "
     "noise: measure it on speakers it never heard, in the conditions it will run in."
 )
-
-
-def transfer_phases(cfg) -> list[Phase]:
-    """Frozen backbone first (the head only), then fine-tuning at a lower learning rate."""
-    from shared.layers.names import BACKBONE
-
-    m = cfg.model
-
-    def freeze(model):
-        model.get_layer(BACKBONE).set_fine_tuning(False)
-
-    def unfreeze(model):
-        model.get_layer(BACKBONE).set_fine_tuning(True, m.fine_tune_from)
-
-    return [
-        Phase("head", m.head_epochs, prepare=freeze),
-        Phase("fine_tune", m.fine_tune_epochs, prepare=unfreeze, learning_rate_scale=m.fine_tune_learning_rate_scale),
-    ]
 
 
 def quality_note(wave: np.ndarray, rate: int, samples: int | None) -> str:
@@ -164,7 +146,7 @@ class KeywordTask(SpeechTask):
     models.register("transformer", ModelSpec(KeywordTransformerConfig, lazy("domains.speech.models:build_transformer"), "keyword transformer over log-mel patches"))
     models.register(
         "transfer",
-        ModelSpec(KeywordTransferConfig, lazy("domains.speech.models:build_transfer"), "pretrained audio backbone + head, frozen then fine-tuned", phases=transfer_phases, pretrained=True),
+        ModelSpec(KeywordTransferConfig, lazy("domains.speech.models:build_transfer"), "pretrained audio backbone + head, frozen then fine-tuned", phases=backbone_phases, pretrained=True),
     )
 
     # --- data ------------------------------------------------------------------------

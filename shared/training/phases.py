@@ -36,3 +36,27 @@ class Phase:
             raise ValueError(f"a phase needs epochs >= 0. Received: epochs={self.epochs}")
         if self.learning_rate_scale <= 0:
             raise ValueError(f"learning_rate_scale must be > 0. Received: learning_rate_scale={self.learning_rate_scale}")
+
+
+def backbone_phases(cfg) -> list[Phase]:
+    """Transfer learning's two phases for a model with a `HubBackbone` named `BACKBONE`.
+
+    The head trains on the frozen backbone for `model.head_epochs`, then the
+    backbone (or its top `model.fine_tune_from` variables) is fine-tuned for
+    `model.fine_tune_epochs` at `model.fine_tune_learning_rate_scale` of the
+    learning rate. Pass it as `ModelSpec(phases=backbone_phases)`.
+    """
+    from shared.layers.names import BACKBONE  # Keras-free module
+
+    m = cfg.model
+
+    def freeze(model):
+        model.get_layer(BACKBONE).set_fine_tuning(False)
+
+    def unfreeze_top(model):
+        model.get_layer(BACKBONE).set_fine_tuning(True, m.fine_tune_from)
+
+    return [
+        Phase("head", m.head_epochs, prepare=freeze),
+        Phase("fine_tune", m.fine_tune_epochs, prepare=unfreeze_top, learning_rate_scale=m.fine_tune_learning_rate_scale),
+    ]
