@@ -25,11 +25,13 @@ lint: install
 
 install: system-deps $(VENV)/.installed
 
-# Debian packages: Fashion-MNIST (offline hub backbone) and espeak-ng (synthetic speech for the speech demo).
+# Debian packages: Fashion-MNIST (offline image backbone), espeak-ng (synthetic speech for the speech demo)
+# and WordNet (the English glosses the offline text backbone is pretrained on).
+WORDNET := /usr/share/wordnet
 system-deps:
-	@test -d $(FASHION_MNIST) && command -v espeak-ng >/dev/null || { command -v apt-get >/dev/null && $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist espeak-ng >/dev/null 2>&1; } || \
-		echo "note: could not install dataset-fashion-mnist and espeak-ng; see shared/hub/README.md and domains/speech/README.md"
+	@test -d $(FASHION_MNIST) && test -d $(WORDNET) && command -v espeak-ng >/dev/null || { command -v apt-get >/dev/null && $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dataset-fashion-mnist espeak-ng wordnet-base >/dev/null 2>&1; } || \
+		echo "note: could not install dataset-fashion-mnist, espeak-ng and wordnet-base; see shared/hub/README.md and domains/speech/README.md"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

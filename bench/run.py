@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE))
 def main() -> None:
     import accelerator
     import fraud_bench
+    import language_bench
     import medical_bench
     import speech_bench
     import stream_bench
@@ -46,6 +47,9 @@ def main() -> None:
         speech_bench.keyword_latency(demo_run_dir("speech", "keywords"), clips=10 if args.quick else 40),
         speech_bench.asr_real_time_factor(demo_run_dir("speech", "transcribe"), sentences=4 if args.quick else 24),
         speech_bench.streaming_throughput(demo_run_dir("speech", "keywords"), seconds=15.0 if args.quick else 60.0),
+        language_bench.decoding_cache_speedup(batch_size=4 if args.quick else 32, repeats=1 if args.quick else 3),
+        language_bench.beam_vs_greedy(demo_run_dir("language", "translation"), sentences=16 if args.quick else 256, rounds=1 if args.quick else 2),
+        language_bench.text_training_throughput(reviews=300 if args.quick else 3000, rounds=1 if args.quick else 3, quick=args.quick),
     ]
     record = {"device": accelerator.device_name(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
     out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"

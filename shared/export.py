@@ -21,18 +21,28 @@ def export_keras(model, path: Path) -> Path:
     return path
 
 
-def _serving_archive(model):
+def _serving_archive(model, batch_size: int | None = None):
     """An export archive whose `serve` endpoint runs the model in inference mode.
 
     `model.export` traces `model(x)` without `training=False`, and Keras 3's
     augmentation layers (RandomFlip, RandomRotation...) default to training
     mode, so the plain export would augment every request. The endpoint here
-    passes `training=False` explicitly.
+    passes `training=False` explicitly. A model with a `serving_endpoints()`
+    method (`shared.seq2seq.Seq2SeqModel`) gets the endpoints it names.
     """
     import keras
     import tensorflow as tf
 
-    spec = keras.tree.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype, name=t.name.split(":")[0]), model.input)
+    endpoints = getattr(model, "serving_endpoints", None)
+    if callable(endpoints):  # a subclassed model (e.g. a seq2seq translator) names its own endpoints
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        for name, (fn, signature) in endpoints().items():
+            archive.add_endpoint(name=name, fn=fn, input_signature=signature)
+        return archive
+    spec = keras.tree.map_structure(
+        lambda t: tf.TensorSpec((batch_size, *t.shape[1:]), t.dtype, name=t.name.split(":")[0]), model.input
+    )
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(name="serve", fn=lambda inputs: model(inputs, training=False), input_signature=[spec])
@@ -63,7 +73,8 @@ def export_tflite(model, path: Path) -> Path:
     """A `.tflite` file, with TFLite builtin ops only when the model allows.
 
     Builtin-only models run on any TFLite / LiteRT runtime (phones,
-    microcontrollers). A model with ops outside that set (string lookups,
+    microcontrollers). A model whose builtin conversion needs static shapes
+    (recurrent layers) is converted with a batch of one instead. A model with ops outside that set (string lookups,
     TF-only kernels) is converted with `SELECT_TF_OPS` instead, and then
     needs the Flex delegate at run time; `tflite_uses_flex` says which one
     a file is.
@@ -73,11 +84,24 @@ def export_tflite(model, path: Path) -> Path:
     path = Path(path)
     if path.suffix != ".tflite":
         path = path.with_suffix(".tflite")
+    blob = None
     with tempfile.TemporaryDirectory() as staging:
         _serving_archive(model).write_out(staging, verbose=False)
         try:
             blob = _convert(staging, select_tf_ops=False)
-        except Exception:  # noqa: BLE001 - the converter raises several types; fall back to TF ops
+        except Exception:  # noqa: BLE001 - the converter raises several types; try a static batch, then TF ops
+            pass
+    if blob is None and not callable(getattr(model, "serving_endpoints", None)):
+        # Recurrent layers (GRU/LSTM) lower to builtin ops only with static shapes: one example per call.
+        with tempfile.TemporaryDirectory() as staging:
+            _serving_archive(model, batch_size=1).write_out(staging, verbose=False)
+            try:
+                blob = _convert(staging, select_tf_ops=False)
+            except Exception:  # noqa: BLE001
+                pass
+    if blob is None:
+        with tempfile.TemporaryDirectory() as staging:
+            _serving_archive(model).write_out(staging, verbose=False)
             blob = _convert(staging, select_tf_ops=True)
     with atomic_path(path) as tmp:
         tmp.write_bytes(blob)

@@ -106,3 +106,17 @@ def test_speech_benchmarks_run():
     assert latency["ratio"] > 0 and latency["end_to_end_ms"] > 0 and latency["clips"] == 10, latency  # one round: noisy, a smoke check only
     assert 0 < speech_bench.asr_real_time_factor(asr, sentences=3, rounds=1)["ratio"]
     assert speech_bench.streaming_throughput(keywords, seconds=10.0, rounds=1)["audio_s"] == pytest.approx(10.0, abs=0.1)
+
+
+@pytest.mark.slow
+def test_language_benchmarks_run():
+    import language_bench
+
+    from shared.demo import demo_run_dir
+
+    cache = language_bench.decoding_cache_speedup(batch_size=2, repeats=1)
+    assert cache["ratio"] > 0 and cache["cached_tokens_per_s"] > 0
+    beam = language_bench.beam_vs_greedy(demo_run_dir("language", "translation"), sentences=4, rounds=1)
+    assert 0 < beam["ratio"] and beam["sentences"] == 4  # one round: noisy, a smoke check only
+    training = language_bench.text_training_throughput(reviews=120, rounds=1, quick=True)
+    assert training["ratio"] > 0 and training["examples"] > 0

@@ -51,7 +51,7 @@ from shared.data.pipeline import batched, split_datasets
 from shared.data.records import batch_parser, read_records, shard_counts
 from shared.data.splits import SPLIT_NAMES, SplitConfig, StreamingSplit, time_cutoffs
 from shared.domain import DataBundle, Domain, ExampleFiles, Explanation, InputKind, ModelSpec, Task, lazy
-from shared.errors import DataError, RunError, UnknownNameError, UnsupportedError
+from shared.errors import DataError, RunError, UnsupportedError
 from shared.evaluation.predictions import predict_dataset
 from shared.inputs.image import MAX_PIXELS
 from shared.progress import RunningCount
@@ -674,33 +674,17 @@ def gradcam_heatmaps(model, images: np.ndarray) -> np.ndarray:
 
 
 def train_from_scratch_twin(cfg, data: DataBundle, y_test: np.ndarray) -> dict:
-    """Train the backbone's own architecture from random weights, same data and epochs.
-
-    Only possible when the backbone's architecture is known (the suite's
-    offline backbones); a real hub handle reports that it was skipped.
-    """
-    import keras
-    import tensorflow as tf
-
+    """The backbone's own architecture from random weights, same data and epochs (`shared.training.scratch_twin`)."""
     from domains.medical_imaging.models import build_scratch_twin
     from shared.evaluation import multiclass
-    from shared.hub import offline
-    from shared.training.engine import Trainer
-    from shared.training.optimizers import make_optimizer
+    from shared.training.scratch_twin import train_scratch_twin
 
-    try:
-        recipe = offline.get_recipe(cfg.model.handle)
-    except UnknownNameError:  # a tfhub.dev/Kaggle handle: its architecture is not ours to rebuild
-        return {"skipped": f"architecture of {cfg.model.handle!r} is not known to the suite"}
-    keras.utils.set_random_seed(cfg.run.seed)
-    twin = build_scratch_twin(cfg.model, data, offline.build_feature_extractor(recipe))
-    twin.compile(optimizer=make_optimizer(cfg.optimizer), loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-    epochs = cfg.model.head_epochs + cfg.model.fine_tune_epochs
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.trainer.early_stopping.patience, restore_best_weights=True)]
-    Trainer(tf.distribute.get_strategy(), callbacks=callbacks, epochs=epochs, verbose=0).fit(twin, data.train, data.validation, class_weight=data.class_weight)
-    _, probs = predict_dataset(twin, data.test)
+    trained = train_scratch_twin(cfg, data, lambda extractor: build_scratch_twin(cfg.model, data, extractor))
+    if trained.model is None:
+        return {"skipped": trained.skipped}
+    _, probs = predict_dataset(trained.model, data.test)
     report = multiclass.multiclass_report(y_test, probs, data.state["classes"])
-    return {"model": "same architecture, random init", "epochs": epochs, "accuracy": report["accuracy"], "macro_roc_auc": report["macro_roc_auc"]}
+    return {"model": "same architecture, random init", "epochs": trained.epochs, "accuracy": report["accuracy"], "macro_roc_auc": report["macro_roc_auc"]}
 
 
 DOMAIN = Domain(

@@ -428,32 +428,15 @@ def _clip_report(model, data, name: str) -> dict:
 
 
 def train_from_scratch_twin(cfg, data: DataBundle, loaded) -> dict:
-    """Train the backbone's own architecture from random weights on the same clips for the same epochs.
-
-    Only possible when the backbone's architecture is known (the suite's
-    offline backbones); a real hub handle (YAMNet) reports that it was skipped.
-    """
-    import keras
-    import tensorflow as tf
-
+    """The backbone's own architecture from random weights on the same clips for the same epochs (`shared.training.scratch_twin`)."""
     from domains.speech.models import build_scratch_twin
-    from shared.errors import UnknownNameError
-    from shared.hub import offline
-    from shared.training.engine import Trainer
-    from shared.training.optimizers import make_optimizer
+    from shared.training.scratch_twin import train_scratch_twin
 
-    try:
-        recipe = offline.get_recipe(cfg.model.handle)
-    except UnknownNameError:
-        return {"skipped": f"architecture of {cfg.model.handle!r} is not known to the suite"}
-    keras.utils.set_random_seed(cfg.run.seed)
-    twin = build_scratch_twin(cfg.model, data, offline.build_feature_extractor(recipe))
-    twin.compile(optimizer=make_optimizer(cfg.optimizer), loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-    epochs = cfg.model.head_epochs + cfg.model.fine_tune_epochs
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.trainer.early_stopping.patience, restore_best_weights=True)]
-    Trainer(tf.distribute.get_strategy(), callbacks=callbacks, epochs=epochs, verbose=0).fit(twin, data.train, data.validation, class_weight=data.class_weight)
-    report = _clip_report(twin, loaded, "test")
-    return {"model": "same architecture, random init", "epochs": epochs, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+    trained = train_scratch_twin(cfg, data, lambda extractor: build_scratch_twin(cfg.model, data, extractor))
+    if trained.model is None:
+        return {"skipped": trained.skipped}
+    report = _clip_report(trained.model, loaded, "test")
+    return {"model": "same architecture, random init", "epochs": trained.epochs, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
 
 
 def _latency(model, data, clips: int) -> dict:

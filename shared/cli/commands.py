@@ -210,8 +210,7 @@ def _hub_build(args) -> int:
     from shared.hub.offline import build_backbone
 
     result = build_backbone(args.name, out_dir=args.out, epochs=args.epochs, limit=args.limit, data_dir=args.data)
-    accuracy = result.metadata["pretraining"]["test_accuracy"]
-    _print(f"built {result.metadata['name']}: {result.path} (pretraining test accuracy {accuracy:.4f})")
+    _print(f"built {result.metadata['name']}: {result.path} ({result.summary})")
     return 0
 
 

@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="offline backbone, e.g. fashion-cnn-64 (see `dlsuite hub list`)")
     p.add_argument("--out", type=Path, help="SavedModel directory (default data/hub/NAME)")
     p.add_argument("--epochs", type=int, help="pretraining epochs (default: the recipe's)")
-    p.add_argument("--limit", type=int, metavar="N", help="use only the first N train and test images (quick checks)")
-    p.add_argument("--data", type=Path, metavar="DIR", help="dataset folder (default: the Debian package's)")
+    p.add_argument("--limit", type=int, metavar="N", help="use only the first N train and test images, clips or WordNet synsets (quick checks)")
+    p.add_argument("--data", type=Path, metavar="DIR", help="dataset folder, e.g. WordNet's dict folder (default: the Debian package's)")
     return parser
 
 

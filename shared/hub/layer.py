@@ -177,6 +177,9 @@ class HubBackbone(keras.layers.Layer):
             # Built in code; inside a run's loading scope it still must not fetch.
             loading = handles.loading_a_run()
             self._module_dir = self._resolve_and_verify(loading=loading, safe=_safe_mode() or loading)
+        from shared.hub.registry import import_requirements
+
+        import_requirements(self.handle)  # ops a registered model's graph needs (BERT's preprocessor: tensorflow-text)
         # Eagerly (never inside a traced function), and outside the layer's
         # name scope so the variables keep their SavedModel names.
         with tf.init_scope(), tf.name_scope(""):

@@ -2,14 +2,17 @@
 
 On a machine without internet there is no tfhub.dev, so `dlsuite hub build`
 pretrains a small image backbone on a real dataset that ships as a Debian
-package (Fashion-MNIST), or an audio backbone on words synthesized with
-espeak-ng (`shared.hub.offline_audio`), and exports ONLY the feature extractor, without its
-classification head, as a TF2 reusable SavedModel under `data/hub/<name>/`.
+package (Fashion-MNIST), an audio backbone on words synthesized with
+espeak-ng (`shared.hub.offline_audio`), or a sentence encoder on WordNet's
+English glosses (`shared.hub.offline_text`), and exports ONLY the feature
+extractor, without its pretraining head, as a TF2 reusable SavedModel under
+`data/hub/<name>/`.
 `HubBackbone("dlsuite/<name>")` and `tensorflow_hub.load(path)` then use it
-exactly like a tfhub.dev image feature vector.
+exactly like a tfhub.dev feature vector or sentence embedding model.
 
 The directory also holds `dlsuite_hub.json`: input/output spec, training data
-provenance, the pretraining classifier's test accuracy, the SavedModel's
+provenance, the pretraining figures (test accuracy, or held-out retrieval
+recall for the text encoder), the SavedModel's
 fingerprint and the library versions.
 
 Example:
@@ -34,6 +37,7 @@ from shared.data.idx import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, FASHION_MN
 from shared.errors import ConfigError
 from shared.hub.handles import LOCAL_HUB_DIR, fingerprint
 from shared.hub.offline_audio import AudioBackboneRecipe
+from shared.hub.offline_text import TextBackboneRecipe
 from shared.hub.registry import HUB_MODELS
 from shared.progress import Stages, keras_verbosity
 from shared.registry import Registry
@@ -113,12 +117,16 @@ class BackboneRecipe:
 RECIPES: Registry = Registry("offline hub backbone")
 RECIPES.register("dlsuite/fashion-cnn-64", BackboneRecipe("dlsuite/fashion-cnn-64"))
 RECIPES.register("dlsuite/speech-words-cnn", AudioBackboneRecipe("dlsuite/speech-words-cnn"))
+RECIPES.register("dlsuite/wordnet-gloss-64", TextBackboneRecipe("dlsuite/wordnet-gloss-64"))
 
 
 @dataclass
 class BuildResult:
+    """What `build_backbone` made: the SavedModel folder, its metadata and a one-line summary of its figures."""
+
     path: Path
     metadata: dict
+    summary: str = ""
 
 
 def get_recipe(name: str) -> BackboneRecipe:
@@ -131,13 +139,17 @@ def default_dir(recipe: BackboneRecipe) -> Path:
 
 
 def build_feature_extractor(recipe):
-    """The backbone: [0, 1] RGB images (or, for an audio recipe, 16 kHz audio) -> `(batch, feature_dim)` features."""
+    """The backbone: [0, 1] RGB images (16 kHz audio, raw sentences for those recipes) -> `(batch, feature_dim)` features."""
     import keras
 
     if isinstance(recipe, AudioBackboneRecipe):
         from shared.hub.offline_audio import build_audio_extractor
 
         return build_audio_extractor(recipe)
+    if isinstance(recipe, TextBackboneRecipe):
+        from shared.hub.offline_text import build_text_extractor
+
+        return build_text_extractor(recipe)
 
     from shared.layers import ConvBlock, ResidualBlock
 
@@ -256,9 +268,11 @@ def build_backbone(
             atomically. Defaults to `data/hub/<name>`.
         epochs: int or None. Pretraining epochs. Defaults to the recipe's.
         limit: int or None. Use only the first `limit` training and test
-            images (quick checks). Defaults to all.
-        data_dir: str, Path or None. Dataset folder. Defaults to the
-            dataset's standard location.
+            images, clips, or WordNet synsets of a seeded shuffle (quick
+            checks). Defaults to all.
+        data_dir: str, Path or None. Dataset folder (the WordNet `dict`
+            folder for the text recipe). Defaults to the dataset's standard
+            location.
         verbose: `"auto"` or int. Keras verbosity (`"auto"`: a bar on a
             terminal, one line per epoch otherwise).
         stream: file object or None. Where stage lines go (stderr).
@@ -283,7 +297,12 @@ def build_backbone(
         if data_dir is not None:
             raise ConfigError(f"{recipe.name} synthesizes its pretraining words with espeak-ng; it reads no --data folder")
         metadata = build_audio_backbone(recipe, out_dir, epochs, limit, Stages(5, stream), keras_verbosity(verbose))
-        return BuildResult(out_dir, metadata)
+        return BuildResult(out_dir, metadata, accuracy_summary(metadata))
+    if isinstance(recipe, TextBackboneRecipe):
+        from shared.hub.offline_text import build_text_backbone, retrieval_summary
+
+        metadata = build_text_backbone(recipe, out_dir, epochs, limit, data_dir, Stages(6, stream), keras_verbosity(verbose))
+        return BuildResult(out_dir, metadata, retrieval_summary(metadata))
     data = PRETRAINING_DATA.get(recipe.dataset)
     stages = Stages(5, stream)
     start = time.perf_counter()
@@ -323,11 +342,15 @@ def build_backbone(
 
     with stages.stage("verify with tensorflow_hub.load and HubBackbone"):
         verify_export(out_dir, extractor, to_backbone_images(x_test[:8], recipe.image_size), HubBackbone)
-    return BuildResult(out_dir, metadata)
+    return BuildResult(out_dir, metadata, accuracy_summary(metadata))
+
+
+def accuracy_summary(metadata: dict) -> str:
+    return f"pretraining test accuracy {metadata['pretraining']['test_accuracy']:.4f}"
 
 
 def verify_export(path: Path, extractor, images, backbone_cls) -> None:
-    """Check that the export gives the extractor's features both ways."""
+    """Check that the export gives the extractor's features both ways (`images`: any batch of its inputs)."""
     import numpy as np
     import tensorflow_hub as hub
 

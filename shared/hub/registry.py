@@ -60,6 +60,10 @@ class HubModel:
             builds offline; None where the suite builds none yet.
         local_dir: str or None. For the suite's own models: the SavedModel
             folder relative to the repository root.
+        requires: tuple of str. Python modules to import before the
+            SavedModel is loaded, because they register ops its graph uses
+            (`tensorflow_text` for BERT's preprocessor); see
+            `import_requirements`.
         notes: str. Anything a user must know.
     """
 
@@ -74,6 +78,7 @@ class HubModel:
     preprocessor: str | None = None
     offline: str | None = None
     local_dir: str | None = None
+    requires: tuple = ()
     notes: str = ""
 
 
@@ -81,6 +86,7 @@ HUB_MODELS: Registry[HubModel] = Registry("hub model")
 
 OFFLINE_IMAGE = "dlsuite/fashion-cnn-64"
 OFFLINE_AUDIO = "dlsuite/speech-words-cnn"
+OFFLINE_TEXT = "dlsuite/wordnet-gloss-64"
 IMAGE_224 = InputSpec(
     (224, 224, 3), "float32", (0.0, 1.0),
     "RGB, channels last; other sizes work but 224x224 is what the weights were trained at",
@@ -130,6 +136,7 @@ for _model in (
         output_dim=50,
         output="(batch, 50) sentence embedding (sqrt-n combined token embeddings)",
         notes="English Google News 200B corpus; token-based, lower-cases nothing (see the -with-normalization variant)",
+        offline=OFFLINE_TEXT,
     ),
     HubModel(
         name="nnlm_en_dim128",
@@ -140,6 +147,7 @@ for _model in (
         output_dim=128,
         output="(batch, 128) sentence embedding",
         notes="English Google News 200B corpus",
+        offline=OFFLINE_TEXT,
     ),
     HubModel(
         name="universal_sentence_encoder",
@@ -150,6 +158,7 @@ for _model in (
         output_dim=512,
         output="(batch, 512) approximately normalized sentence embedding",
         notes="DAN encoder, English; about 1 GB download",
+        offline=OFFLINE_TEXT,
     ),
     HubModel(
         name="bert_en_uncased_preprocess",
@@ -159,7 +168,9 @@ for _model in (
         input=SENTENCES,
         output_dim=128,
         output="dict of int32 (batch, 128) input_word_ids, input_mask, input_type_ids for the BERT encoder",
-        notes="needs the tensorflow-text package installed (registers its ops); not a feature extractor",
+        requires=("tensorflow_text",),
+        notes="its graph uses tensorflow-text ops (CaseFoldUTF8, WordpieceTokenizeWithOffsets...): import "
+        "tensorflow_text before loading it (`import_requirements`); not a feature extractor",
     ),
     HubModel(
         name="bert_en_uncased_L-12_H-768_A-12",
@@ -207,6 +218,18 @@ for _model in (
         "the offline stand-in for YAMNet; synthetic speech only",
     ),
     HubModel(
+        name=OFFLINE_TEXT,
+        task="text",
+        handle=OFFLINE_TEXT,
+        local_dir="data/hub/wordnet-gloss-64",
+        input=SENTENCES,
+        output_dim=64,
+        output="(batch, 64) sentence embedding from __call__ (sqrt-n combined word embeddings, Dense + tanh)",
+        notes="the suite's own NNLM-style bag-of-words encoder, pretrained to match WordNet 3.0 lemmas and example "
+        "sentences to their English definitions (`dlsuite hub build wordnet-gloss-64`); the offline stand-in for "
+        "NNLM and the Universal Sentence Encoder; ignores word order; English only",
+    ),
+    HubModel(
         name=OFFLINE_IMAGE,
         task="image",
         handle=OFFLINE_IMAGE,
@@ -222,3 +245,35 @@ for _model in (
     ),
 ):
     HUB_MODELS.register(_model.name, _model)
+
+
+def requirements(handle: str) -> tuple:
+    """The modules `handle` (a registry name, or the tfhub.dev/Kaggle URL of a record) needs imported; `()` for any other handle."""
+    for name, model in HUB_MODELS.items():
+        if handle in (name, model.handle, model.kaggle):
+            return model.requires
+    return ()
+
+
+def import_requirements(handle: str) -> tuple:
+    """Import the modules `handle` needs before its SavedModel is loaded; returns their names.
+
+    A SavedModel whose graph uses ops outside core TensorFlow (BERT's
+    preprocessor: tensorflow-text's tokenizer ops) fails to load with "Op
+    type not registered" until the package that defines them is imported.
+
+    Raises:
+        HubError: a required package is not installed; the message names it.
+    """
+    import importlib
+
+    modules = requirements(handle)
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            from shared.hub.handles import HubError
+
+            package = module.replace("_", "-")
+            raise HubError(f"TF Hub model {handle!r} needs the {package} package ({exc}); install it with `pip install {package}`") from None
+    return modules

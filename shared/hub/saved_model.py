@@ -8,6 +8,8 @@ as tfhub.dev's image feature vectors:
 - `obj.variables`, `obj.trainable_variables` (bottom-to-top, the model's own
   order) and `obj.regularization_losses` (zero-argument functions);
 - a `serving_default` signature returning `{output_key: features}`;
+- `obj.resources`: lookup tables the model's graph captures (a text model's
+  vocabulary) and other files it ships, saved under `assets/`;
 - `obj.feature_maps(images, training=False)`, the last spatial (4-D) feature
   map before pooling, when the model has one, so that Grad-CAM can explain a
   classifier built on the backbone (`HubBackbone(..., endpoint="feature_maps")`).
@@ -34,6 +36,10 @@ class ReusableSavedModel(tf.Module):
             Defaults to the model's input shape and dtype.
         output_key: str. Output name in the `serving_default` signature.
             Defaults to `"feature_vector"`.
+        resources: sequence. TensorFlow objects to save besides the
+            variables: `tf.lookup` tables the model captures (saving refuses
+            a function that captures an untracked one) and
+            `tf.saved_model.Asset` files. Defaults to `()`.
     """
 
     # tf.Module defines these as computed properties; plain class attributes
@@ -42,7 +48,7 @@ class ReusableSavedModel(tf.Module):
     trainable_variables = None
     regularization_losses = None
 
-    def __init__(self, model, input_signature=None, output_key="feature_vector"):
+    def __init__(self, model, input_signature=None, output_key="feature_vector", resources=()):
         super().__init__(name="reusable_saved_model")
         if input_signature is None:
             keras_input = model.inputs[0]
@@ -51,6 +57,7 @@ class ReusableSavedModel(tf.Module):
         self.variables = [v.value for v in model.variables]
         self.trainable_variables = [v.value for v in model.trainable_variables]
         self.regularization_losses = []
+        self.resources = list(resources)
         if model.losses:
             self.regularization_losses.append(tf.function(lambda: tf.add_n(model.losses), input_signature=[]))
 
@@ -88,7 +95,7 @@ def last_spatial_output(model):
     return None
 
 
-def write_reusable(model, directory: str | Path, input_signature=None, output_key: str = "feature_vector") -> Path:
+def write_reusable(model, directory: str | Path, input_signature=None, output_key: str = "feature_vector", resources=()) -> Path:
     """Write `model` as a reusable SavedModel into `directory` (not atomic).
 
     Example:
@@ -101,7 +108,7 @@ def write_reusable(model, directory: str | Path, input_signature=None, output_ke
     hub.load("/tmp/tiny_hub")(tf.zeros((2, 8, 8, 3))).shape  # (2, 4)
     ```
     """
-    root = ReusableSavedModel(model, input_signature, output_key)
+    root = ReusableSavedModel(model, input_signature, output_key, resources)
     tf.saved_model.save(root, str(directory), signatures={"serving_default": root.serving_default})
     return Path(directory)
 

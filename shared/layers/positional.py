@@ -28,9 +28,15 @@ class PositionalEmbedding(keras.layers.Layer):
             Defaults to `True`.
         **kwargs: Base layer arguments (`name`, `dtype`, `trainable`).
 
+    Call arguments:
+        inputs: `(batch_size, timesteps)` integer token ids.
+        start_index: int or int tensor. Position of the first token, for
+            step-by-step decoding where `inputs` holds the next token only.
+            Defaults to `0`.
+
     Input shape:
         `(batch_size, timesteps)` integer token ids with
-        `timesteps <= sequence_length`.
+        `start_index + timesteps <= sequence_length`.
 
     Output shape:
         `(batch_size, timesteps, embedding_dim)`, with a
@@ -46,6 +52,8 @@ class PositionalEmbedding(keras.layers.Layer):
     tokens = np.array([[5, 7, 9, 0, 0], [1, 2, 3, 4, 5]])
     assert layer(tokens).shape == (2, 5, 8)
     mask = layer.compute_mask(tokens)  # False where the token id is 0
+    third = layer(tokens[:, 2:3], start_index=2)  # the same vectors, one position at a time
+    np.testing.assert_allclose(third[:, 0], layer(tokens)[:, 2], atol=1e-6)
     ```
 
     Reference:
@@ -89,9 +97,9 @@ class PositionalEmbedding(keras.layers.Layer):
             initializer="glorot_uniform",
         )
 
-    def call(self, inputs):
+    def call(self, inputs, start_index=0):
         tokens = self.token_embedding(inputs)
-        positions = ops.arange(ops.shape(inputs)[-1])
+        positions = ops.arange(ops.shape(inputs)[-1], dtype="int32") + ops.cast(start_index, "int32")
         position_vectors = ops.take(self.position_embeddings, positions, axis=0)
         return ops.add(tokens, ops.cast(position_vectors, tokens.dtype))
 

@@ -66,3 +66,12 @@ def test_config_round_trip():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         PositionalEmbedding(**kwargs)
+
+
+def test_start_index_shifts_the_positions():
+    layer = PositionalEmbedding(20, sequence_length=5, embedding_dim=4)
+    full = keras.ops.convert_to_numpy(layer(TOKENS))
+    for start in range(5):
+        step = layer(TOKENS[:, start : start + 1], start_index=start)
+        np.testing.assert_allclose(step[:, 0], full[:, start], atol=1e-6)
+    np.testing.assert_allclose(layer(TOKENS[:, 2:], start_index=2), full[:, 2:], atol=1e-6)

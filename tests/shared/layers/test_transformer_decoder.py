@@ -102,3 +102,102 @@ def test_bad_arguments(kwargs, message):
 def test_rejects_encoder_outputs_without_a_time_axis():
     with pytest.raises(ValueError, match=r"Received: encoder_outputs shape=\(2, 6\)"):
         block()(TARGETS, np.zeros((2, 6), "float32"))
+
+
+def decode_step_by_step(decoder, targets, sources, source_mask=None, chunks=None):
+    """Runs `decoder` over `targets` in chunks (default: one position each) through its cache."""
+    length = targets.shape[1]
+    cache = decoder.initial_self_attention_cache(len(targets), length)
+    cross = None
+    outputs, start = [], 0
+    for size in chunks or [1] * length:
+        kwargs = {} if cross is None else {"cross_attention_cache": cross}
+        step, cache, cross = decoder(
+            targets[:, start : start + size], sources, encoder_outputs_mask=source_mask,
+            self_attention_cache=cache, self_attention_cache_update_index=start, **kwargs,
+        )
+        outputs.append(step)
+        start += size
+    return np.concatenate(outputs, axis=1), cache
+
+
+def test_cached_steps_equal_the_full_pass():
+    decoder = block()
+    source_mask = np.array([[True] * 4 + [False] * 2, [True] * 6])
+    full = decoder(TARGETS, SOURCES, encoder_outputs_mask=source_mask)
+    stepped, cache = decode_step_by_step(decoder, TARGETS, SOURCES, source_mask)
+    np.testing.assert_allclose(stepped, full, atol=1e-5)
+    assert cache.shape == (2, 2, 5, 2, 4)
+
+
+def test_a_cached_prefix_then_single_steps_equal_the_full_pass():
+    decoder = block()
+    stepped, _ = decode_step_by_step(decoder, TARGETS, SOURCES, chunks=[3, 1, 1])
+    np.testing.assert_allclose(stepped, decoder(TARGETS, SOURCES), atol=1e-5)
+
+
+def test_a_step_writes_the_cache_at_its_index_only():
+    decoder = block()
+    cache = decoder.initial_self_attention_cache(2, 5)
+    _, updated, _ = decoder(TARGETS[:, 2:3], SOURCES, self_attention_cache=cache, self_attention_cache_update_index=2)
+    changed = np.any(keras.ops.convert_to_numpy(updated) != 0, axis=(0, 1, 3, 4))
+    np.testing.assert_array_equal(changed, [False, False, True, False, False])
+
+
+def test_cross_attention_weights_cached_and_uncached():
+    decoder = block()
+    source_mask = np.array([[True] * 4 + [False] * 2, [True] * 6])
+    outputs, scores = decoder(TARGETS, SOURCES, encoder_outputs_mask=source_mask, return_cross_attention=True)
+    np.testing.assert_allclose(outputs, decoder(TARGETS, SOURCES, encoder_outputs_mask=source_mask), atol=1e-6)
+    scores = keras.ops.convert_to_numpy(scores)
+    assert scores.shape == (2, 2, 5, 6)
+    np.testing.assert_allclose(scores.sum(axis=-1), 1.0, atol=1e-5)
+    assert np.all(scores[0, :, :, 4:] < 1e-6)
+    cache = decoder.initial_self_attention_cache(2, 5)
+    *_, step_scores = decoder(
+        TARGETS[:, :1], SOURCES, encoder_outputs_mask=source_mask, self_attention_cache=cache,
+        self_attention_cache_update_index=0, return_cross_attention=True,
+    )
+    np.testing.assert_allclose(step_scores[:, :, 0], scores[:, :, 0], atol=1e-5)
+
+
+def test_cached_step_needs_no_encoder_outputs_once_cross_attention_is_cached():
+    decoder = block()
+    with pytest.raises(ValueError, match="before computing a cross-attention cache"):
+        decoder.compute_cross_attention_cache(SOURCES)
+    full = decoder(TARGETS, SOURCES)
+    cache = decoder.initial_self_attention_cache(2, 5)
+    cross = decoder.compute_cross_attention_cache(SOURCES)
+    assert cross.shape == (2, 2, 6, 2, 4)
+    step, _, _ = decoder(TARGETS[:, :1], None, self_attention_cache=cache, self_attention_cache_update_index=0, cross_attention_cache=cross)
+    np.testing.assert_allclose(step[:, 0], full[:, 0], atol=1e-5)
+
+
+def test_cached_path_under_mixed_precision(mixed_precision):
+    decoder = block()
+    full = decoder(TARGETS, SOURCES)
+    stepped, cache = decode_step_by_step(decoder, TARGETS, SOURCES)
+    assert keras.backend.standardize_dtype(cache.dtype) == "float16"
+    np.testing.assert_allclose(stepped, full, atol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"self_attention_cache": np.zeros((2, 2, 5, 2, 4), "float32")}, "Received: self_attention_cache_update_index=None"),
+        ({"self_attention_cache_update_index": 0}, "Received: self_attention_cache=None"),
+        ({"cross_attention_cache": np.zeros((2, 2, 6, 2, 4), "float32")}, "Received: self_attention_cache=None"),
+    ],
+)
+def test_cache_arguments_are_checked(kwargs, message):
+    decoder = block()
+    decoder(TARGETS, SOURCES)
+    with pytest.raises(ValueError, match=message):
+        decoder(TARGETS, SOURCES, **kwargs)
+
+
+def test_needs_encoder_outputs_or_their_cache():
+    decoder = block()
+    decoder(TARGETS, SOURCES)
+    with pytest.raises(ValueError, match="Received: encoder_outputs=None"):
+        decoder(TARGETS, None)

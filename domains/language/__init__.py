@@ -1,0 +1,1 @@
+"""Language: text classification (sentiment) and machine translation, with subword tokenizers, beam search and BLEU/chrF."""
