@@ -11,8 +11,8 @@ logistic regression, then a transformer translator beside a word-by-word
 dictionary, score the translator with sacrebleu's BLEU and chrF, and look at
 which words moved a sentiment score and where the translator looked.
 
-Run it with `python domains/language/quickstart.py` (a few minutes on a
-laptop CPU). With no arguments it uses the suite's synthetic demo data
+Run it with `python domains/language/quickstart.py` (about 10 minutes on 2
+CPU cores; `--quick` checks that it runs in about one). With no arguments it uses the suite's synthetic demo data
 (grammar-made reviews and English-Spanish pairs), so it needs no download;
 pass `--reviews your.csv` and `--pairs your.tsv` to use your own.
 """
