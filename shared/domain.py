@@ -401,8 +401,17 @@ class Task(abc.ABC):
         """Segmentation tasks: the per-pixel probability map of one decoded image."""
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} does not segment")
 
+    def annotate_video(self, run: Any, source: Path, destination: Path, progress: Callable | None = None, **options) -> dict:
+        """Video tasks: run the model on every frame of `source`, draw its output and write `destination` (MP4).
 
-CAPABILITIES = frozenset({"predict", "evaluate_file", "explain", "write_examples", "pack", "score_frame", "demo_frame", "decode_inputs", "segment"})
+        Returns the frame count and timings (`frames_per_second`,
+        `latency_ms_per_frame`); `progress(done, total)` reports as it goes
+        (`dlsuite predict RUN clip.mp4 -o annotated.mp4`, the app's video tab).
+        """
+        raise UnsupportedError(f"{self.domain.name} task {self.name!r} does not annotate videos")
+
+
+CAPABILITIES = frozenset({"predict", "evaluate_file", "explain", "write_examples", "pack", "score_frame", "demo_frame", "decode_inputs", "segment", "annotate_video"})
 
 
 @dataclass

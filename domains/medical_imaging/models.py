@@ -21,6 +21,7 @@ from shared.errors import ConfigError
 from shared.hub import HubBackbone
 from shared.layers import ClassificationHead, ConvBlock, IntensityNormalization, ResidualBlock
 from shared.layers.names import BACKBONE, FEATURE_MAP
+from shared.vision.segmentation_heads import unet
 
 __all__ = ["AugmentationConfig", "CNNConfig", "TransferConfig", "UNetConfig", "build_cnn", "build_transfer", "build_unet"]
 
@@ -141,20 +142,7 @@ def build_cnn(cfg: CNNConfig, data) -> keras.Model:
 
 
 def build_unet(cfg: UNetConfig, data) -> keras.Model:
-    """U-Net: a conv encoder, a mirrored decoder and skip connections."""
+    """U-Net (`shared.vision.segmentation_heads.unet`) on z-scored images, one sigmoid lesion channel."""
     images = image_input(data)
-    x, skips = IntensityNormalization("zscore", name="intensity")(images), []
-    for i, f in enumerate(cfg.filters[:-1]):
-        x = ConvBlock(f, name=f"down_{i}_a")(x)
-        x = ConvBlock(f, dropout=cfg.dropout, name=f"down_{i}_b")(x)
-        skips.append(x)
-        x = keras.layers.MaxPooling2D(name=f"pool_{i}")(x)
-    x = ConvBlock(cfg.filters[-1], name="bottom_a")(x)
-    x = ConvBlock(cfg.filters[-1], dropout=cfg.dropout, name="bottom_b")(x)
-    for i, f in reversed(list(enumerate(cfg.filters[:-1]))):
-        x = keras.layers.Conv2DTranspose(f, 2, strides=2, padding="same", name=f"up_{i}")(x)
-        x = keras.layers.Concatenate(name=f"skip_{i}")([x, skips[i]])
-        x = ConvBlock(f, name=f"dec_{i}_a")(x)
-        x = ConvBlock(f, name=f"dec_{i}_b")(x)
-    mask = keras.layers.Conv2D(1, 1, activation="sigmoid", dtype="float32", name="mask")(x)
-    return keras.Model(images, mask, name="unet")
+    x = IntensityNormalization("zscore", name="intensity")(images)
+    return keras.Model(images, unet(x, cfg.filters, num_classes=1, dropout=cfg.dropout), name="unet")

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared import demo, runs
+from shared import demo, inputs, runs
 from shared.domain import discover, get_domain, get_task
-from shared.errors import ConfigError, DataError, RunError
+from shared.errors import ConfigError, DataError, RunError, UnsupportedError
 
 
 def _print(line: str = "") -> None:
@@ -100,12 +100,36 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     run, task = _open(args.run)
+    if args.output and inputs.kind_of(args.output) == "video":
+        return _predict_video(run, task, list(args.inputs), args.output)
     table = task.predict(run, list(args.inputs))
     if args.output:
         runs.write_text(args.output, table.to_csv(index=False))
         print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)
     else:
         table.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def _predict_video(run, task, sources: list, output) -> int:
+    """One video (or frame folder) in, the annotated MP4 out, with progress and timings on stderr."""
+    from shared.progress import RunningCount
+
+    if not task.supports("annotate_video"):
+        raise UnsupportedError(f"the {task.domain.name} task {task.name!r} does not annotate videos; write predictions to a .csv instead")
+    if len(sources) != 1:
+        raise DataError(f"an annotated video comes from one input video or frame folder. Received: {len(sources)} inputs")
+    source = Path(sources[0])
+    if not source.is_dir():
+        inputs.require_kind(source, "video")
+    progress = RunningCount("annotated {:,} frames")
+    stats = task.annotate_video(run, source, Path(output), progress=lambda done, total: progress.add(done - progress.count))
+    progress.done()
+    print(
+        f"wrote {stats['frames']} annotated frames to {output}: {stats['frames_per_second']:.1f} frames/s end to end, "
+        f"{1000 * stats['seconds_in_fn'] / max(1, stats['frames']):.1f} ms per frame in the model and drawing",
+        file=sys.stderr,
+    )
     return 0
 
 

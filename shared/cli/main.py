@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="score inputs with a trained run; CSV on stdout")
     p.add_argument("run", type=Path)
     p.add_argument("inputs", nargs="+", type=Path)
-    p.add_argument("--output", "-o", type=Path, help="write the CSV here (atomically) instead of stdout")
+    p.add_argument("--output", "-o", type=Path, help="write the CSV here (atomically) instead of stdout; a video path (.mp4, .mkv, ...) writes the input video annotated (video tasks)")
 
     p = sub.add_parser("explain", help="explain one input's score")
     p.add_argument("run", type=Path)

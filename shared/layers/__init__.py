@@ -25,6 +25,7 @@ _MODULES = {
     "AttentionPooling": "attention_pooling",
     "TabularEncoder": "tabular",
     "ClassificationHead": "heads",
+    "AtrousSpatialPyramidPooling": "aspp",
     "IntensityNormalization": "intensity",
     "LogMelSpectrogram": "log_mel",
     "SpecAugment": "spec_augment",

@@ -32,7 +32,7 @@ class ScratchTwin:
     epochs: int
 
 
-def train_scratch_twin(cfg, data, build: Callable[[Any], Any], loss: Any = None) -> ScratchTwin:
+def train_scratch_twin(cfg, data, build: Callable[[Any], Any], loss: Any = None, metrics: list | None = None) -> ScratchTwin:
     """Build `build(extractor)` on a randomly initialised copy of the backbone and fit it like the transfer run.
 
     Args:
@@ -43,6 +43,7 @@ def train_scratch_twin(cfg, data, build: Callable[[Any], Any], loss: Any = None)
         build: callable. `build(extractor) -> keras.Model`, the transfer
             model's head around `extractor`.
         loss: the loss. Defaults to sparse categorical cross-entropy.
+        metrics: list or None. Compiled metrics. Defaults to `["accuracy"]`.
     """
     import keras
     import tensorflow as tf
@@ -59,7 +60,7 @@ def train_scratch_twin(cfg, data, build: Callable[[Any], Any], loss: Any = None)
         return ScratchTwin(None, f"architecture of {cfg.model.handle!r} is not known to the suite", epochs)
     keras.utils.set_random_seed(cfg.run.seed)
     twin = build(offline.build_feature_extractor(recipe))
-    twin.compile(optimizer=make_optimizer(cfg.optimizer), loss=loss or keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    twin.compile(optimizer=make_optimizer(cfg.optimizer), loss=loss or keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"] if metrics is None else metrics)
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.trainer.early_stopping.patience, restore_best_weights=True)]
     Trainer(tf.distribute.get_strategy(), callbacks=callbacks, epochs=epochs, verbose=0).fit(twin, data.train, data.validation, class_weight=data.class_weight)
     return ScratchTwin(twin, None, epochs)

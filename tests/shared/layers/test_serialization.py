@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from shared.layers import (
     ALL_LAYERS,
+    AtrousSpatialPyramidPooling,
     AttentionPooling,
     ClassificationHead,
     ConvBlock,
@@ -155,7 +156,14 @@ def waveform_augment():
     return keras.Model(inputs, outputs), floats(2, 800) * 0.1
 
 
+def atrous_spatial_pyramid_pooling():
+    inputs = keras.Input((6, 10, 3))
+    outputs = AtrousSpatialPyramidPooling(4, rates=(1, 2), dropout=0.1)(inputs)
+    return keras.Model(inputs, outputs), floats(2, 6, 10, 3)
+
+
 MODEL_FACTORIES = {
+    "AtrousSpatialPyramidPooling": atrous_spatial_pyramid_pooling,
     "DenseBlock": dense_block,
     "ConvBlock": conv_block,
     "ResidualBlock": residual_block,
