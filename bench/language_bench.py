@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import best_epoch_seconds
+
 SEED = 4242
 
 
@@ -96,14 +98,7 @@ def text_training_throughput(reviews: int = 3000, rounds: int = 3, quick: bool =
         }
         model = task.build_model(cfg, data)
         task.compile(model, cfg, lambda: make_optimizer(cfg.optimizer))
-        for feed in feeds.values():
-            model.fit(feed, epochs=1, verbose=0)  # trace, warm up, fill the in-memory cache
-        best = dict.fromkeys(feeds, float("inf"))
-        for _ in range(rounds):  # alternate, so that other load on the machine hits both feeds alike
-            for name, feed in feeds.items():
-                start = time.perf_counter()
-                model.fit(feed, epochs=1, verbose=0)
-                best[name] = min(best[name], time.perf_counter() - start)
+        best = best_epoch_seconds(model, feeds, rounds)
     n = len(texts)
     return {
         "benchmark": "text-classification training examples/s: raw strings through tf.data ÷ in-memory token ids",

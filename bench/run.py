@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE))
 
 def main() -> None:
     import accelerator
+    import driving_bench
     import fraud_bench
     import language_bench
     import medical_bench
@@ -50,6 +51,8 @@ def main() -> None:
         language_bench.decoding_cache_speedup(batch_size=4 if args.quick else 32, repeats=1 if args.quick else 3),
         language_bench.beam_vs_greedy(demo_run_dir("language", "translation"), sentences=16 if args.quick else 256, rounds=1 if args.quick else 2),
         language_bench.text_training_throughput(reviews=300 if args.quick else 3000, rounds=1 if args.quick else 3, quick=args.quick),
+        driving_bench.video_throughput(demo_run_dir("driving", "detection"), seconds=3.0 if args.quick else 10.0),
+        driving_bench.detector_training_throughput(images=80 if args.quick else 600, rounds=1 if args.quick else 3, quick=args.quick),
     ]
     record = {"device": accelerator.device_name(), "time": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick, "results": results}
     out = HERE / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}.json"

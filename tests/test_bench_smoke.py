@@ -120,3 +120,14 @@ def test_language_benchmarks_run():
     assert 0 < beam["ratio"] and beam["sentences"] == 4  # one round: noisy, a smoke check only
     training = language_bench.text_training_throughput(reviews=120, rounds=1, quick=True)
     assert training["ratio"] > 0 and training["examples"] > 0
+
+
+@pytest.mark.slow
+def test_driving_benchmarks_run():
+    import driving_bench
+    from tests_support import demo_run
+
+    video = driving_bench.video_throughput(demo_run("driving", "detection"), seconds=2.0)
+    assert video["frames"] == 20 and 0 < video["ratio"] and video["model_frames_per_s"] > 0  # one run: noisy, a smoke check only
+    training = driving_bench.detector_training_throughput(images=40, rounds=1, quick=True)
+    assert training["ratio"] > 0 and training["images"] > 0

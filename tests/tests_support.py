@@ -99,3 +99,32 @@ def packed_table(domain: str, task: str, table, out, overrides: list[str] = ("da
     chosen = get_task(domain, task)
     chosen.pack(chosen.resolve_config(overrides=list(overrides)), table, out)
     return out
+
+
+def open_page(app_path, page: str, timeout: int = 180):
+    """The app opened on `page` (e.g. "pages/driving.py") through its navigation, with no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(app_path), default_timeout=timeout).run()
+    at.switch_page(page).run(timeout=timeout)
+    assert not at.exception, at.exception
+    return at
+
+
+def page_ok(at) -> None:
+    """No exception and no error box on the page."""
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def shown_metrics(at) -> dict[str, str]:
+    """The page's metric cards, label -> shown value."""
+    return {m.label: m.value for m in at.metric}
+
+
+def demo_models_of(demo_models, domain: str, tasks):
+    """`demo_models / domain`, after checking that every task's demo model is built."""
+    root = demo_models / domain
+    missing = [t for t in tasks if not (root / t / "model.keras").is_file()]
+    assert not missing, f"{domain} demo models missing under {root}: {missing}; build them with `dlsuite demo --build --only {domain}`"
+    return root

@@ -5,13 +5,12 @@ Everything model-related goes through the fraud task's API
 `apps.components.loading`; this page only lays the results out.
 """
 
-from typing import NoReturn
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from apps.components import plots
+from apps.components.failure import fail
 from apps.components.loading import demo_frame, explain_table_row, load_run, score_frame
 from apps.components.metric_cards import metric_cards
 from apps.components.model_picker import pick_run
@@ -28,12 +27,6 @@ DEMO_SOURCE = "Demo transactions (synthetic, held out)"
 UPLOAD_SOURCE = "Upload CSV"
 DEMO_ROWS = [1000, 2000, 5000, 20000]  # 2000 keeps the page quick on a laptop
 TOP_ROWS = 25
-
-
-def fail(exc: DlsuiteError) -> NoReturn:
-    """Show the suite's one-line message and end this run of the page."""
-    st.error(str(exc))
-    st.stop()
 
 
 domain = get_domain(DOMAIN)

@@ -6,11 +6,10 @@ language tasks' API via the cached helpers in `apps.components.text`; this
 page only lays the results out.
 """
 
-from typing import NoReturn
-
 import pandas as pd
 import streamlit as st
 
+from apps.components.failure import fail
 from apps.components.loading import load_run
 from apps.components.metric_cards import metric_cards
 from apps.components.model_picker import pick_task_run
@@ -23,12 +22,6 @@ DOMAIN = "language"
 SENTIMENT = "Sentiment"
 TRANSLATION = "Translation"
 OWN = "Type or paste your own"
-
-
-def fail(exc: DlsuiteError) -> NoReturn:
-    """Show the suite's one-line message and end this run of the page."""
-    st.error(str(exc))
-    st.stop()
 
 
 @st.cache_data(max_entries=2)

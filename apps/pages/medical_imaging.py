@@ -6,13 +6,12 @@ images. Everything model-related goes through the medical tasks' API
 `apps.components`; this page only lays the results out.
 """
 
-from typing import NoReturn
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from apps.components import plots
+from apps.components.failure import fail
 from apps.components.images import IMAGE_TYPES, decode_uploaded_image, explain_image, segment_image, show_image, show_overlay
 from apps.components.loading import load_run
 from apps.components.metric_cards import metric_cards
@@ -30,12 +29,6 @@ UPLOAD_SOURCE = "Upload PNG, JPEG or DICOM"
 DEMO_POOL = 120  # images generated; one per synthetic patient is kept
 DEMO_PER_CLASS = 4  # 12 demo images, every class shown
 LESION_THRESHOLD = 0.5  # the cut the segmentation metrics and `predict` use
-
-
-def fail(exc: DlsuiteError) -> NoReturn:
-    """Show the suite's one-line message and end this run of the page."""
-    st.error(str(exc))
-    st.stop()
 
 
 @st.cache_data(show_spinner="Generating synthetic radiographs...", max_entries=4)

@@ -6,8 +6,6 @@ model-related goes through the speech tasks' API (`explain`, `detect`,
 only lays the results out.
 """
 
-from typing import NoReturn
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -21,6 +19,7 @@ from apps.components.audio import (
     show_timeline,
     transcribe,
 )
+from apps.components.failure import fail
 from apps.components.loading import load_run
 from apps.components.metric_cards import metric_cards
 from apps.components.model_picker import pick_task_run
@@ -33,12 +32,6 @@ DOMAIN = "speech"
 RECORD = "Record with the microphone"
 UPLOAD = "Upload WAV, FLAC or OGG"
 DEMO = "Demo audio (synthetic, held out)"
-
-
-def fail(exc: DlsuiteError) -> NoReturn:
-    """Show the suite's one-line message and end this run of the page."""
-    st.error(str(exc))
-    st.stop()
 
 
 @st.cache_data(show_spinner="Synthesizing held-out demo audio with espeak-ng...", max_entries=2)

@@ -37,6 +37,7 @@ class DrivingDataConfig(Section):
     image_height: int = Field(96, ge=32, le=1024, multiple_of=16)
     image_width: int = Field(160, ge=32, le=2048, multiple_of=16)
     sign_size: int = Field(32, ge=16, le=256)  # traffic-sign crops are resized to sign_size x sign_size
+    mirror_scenes: bool = True  # segmentation and detection: mirror half the training scenes left-right each epoch (never sign crops)
     max_pixels: int = Field(MAX_PIXELS, ge=1)  # larger images (width x height) are refused before decoding
     split: SplitConfig = SplitConfig(type="random")
     synthetic_images: int = Field(600, ge=30)

@@ -109,3 +109,38 @@ def sign_dataset(size: int, *, images=None, labels=None, paths=None, rois=None):
         return to_model_image(image, size, size), label
 
     return ds.map(crop, num_parallel_calls=AUTOTUNE)
+
+
+def _coins(batch_images, seed):
+    """One left-right coin per example of a batch, broadcastable over [B, H, W, ...]."""
+    return tf.random.uniform(tf.shape(batch_images)[:1], seed=seed) < 0.5
+
+
+def mirror_segmentation(images, masks, seed: int | None = None):
+    """A training batch with about half its scenes mirrored left-right, masks with them.
+
+    Runs on batches after the cache and shuffle, so each epoch draws new
+    coins. A mirrored road scene is still a road scene; a traffic-sign
+    crop is not (its class may change), so the sign task never mirrors.
+    """
+    coin = _coins(images, seed)
+    return tf.where(coin[:, None, None, None], images[:, :, ::-1], images), tf.where(coin[:, None, None], masks[:, :, ::-1], masks)
+
+
+def mirror_detection(num_classes: int, seed: int | None = None):
+    """A batch transform mirroring about half the images and their packed CenterNet targets.
+
+    The heatmap, size and mask maps mirror as they are; a centre at
+    `cell + offset` moves to cell `Wo - 1 - cell` with x offset `1 - offset`.
+    """
+    offset_x = num_classes + 2
+
+    def mirror(images, targets):
+        coin = _coins(images, seed)
+        flipped = targets[:, :, ::-1]
+        centre = flipped[..., -1:] > 0
+        channel = tf.range(tf.shape(targets)[-1]) == offset_x
+        flipped = tf.where(centre & channel, 1.0 - flipped, flipped)
+        return tf.where(coin[:, None, None, None], images[:, :, ::-1], images), tf.where(coin[:, None, None, None], flipped, targets)
+
+    return mirror

@@ -259,6 +259,10 @@ class SegmentationTask(VideoAnnotation, DrivingTask):
         self.class_weights = class_weights(counts, cfg.model.class_weighting)
         t = cfg.trainer
         splits = split_datasets(unbatched, t.batch_size, shuffle_buffer=t.shuffle_buffer, seed=cfg.run.seed, cache=t.cache)
+        if cfg.data.mirror_scenes:
+            from domains.driving.pipeline import mirror_segmentation
+
+            splits["train"] = _augmented(splits["train"], lambda x, y: mirror_segmentation(x, y, cfg.run.seed))
         provenance = {**provenance, **_counts(assign), "pixel_share": {c: round(float(n) / max(1, counts.sum()), 5) for c, n in zip(self.classes, counts)}}
         return DataBundle(
             train=splits["train"], validation=splits["validation"], test=splits["test"],
@@ -385,6 +389,12 @@ def read_labelled_scenes(root: Path, label_format: str, max_pixels: int, height:
         progress.add(1)
     progress.done()
     return found, np.stack(masks)
+
+
+def _augmented(train, fn):
+    import tensorflow as tf
+
+    return train.map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def class_weights(counts: np.ndarray, weighting: str) -> list[float] | None:
@@ -524,6 +534,10 @@ class DetectionTask(VideoAnnotation, DrivingTask):
             scaled = [b * np.array([w / s[1], h / s[0], w / s[1], h / s[0]], np.float32) for b, s in zip(boxes, sizes)]
         t = cfg.trainer
         splits = split_datasets(unbatched, t.batch_size, shuffle_buffer=t.shuffle_buffer, seed=cfg.run.seed, cache=t.cache)
+        if cfg.data.mirror_scenes:
+            from domains.driving.pipeline import mirror_detection
+
+            splits["train"] = _augmented(splits["train"], mirror_detection(c, cfg.run.seed))
         test = np.flatnonzero(assign == "test")
         per_class = np.bincount(np.concatenate([labels[i] for i in np.flatnonzero(assign == "train")] or [np.zeros(0, int)]), minlength=c)
         provenance = {**provenance, **_counts(assign), "train_boxes_per_class": {n: int(k) for n, k in zip(self.classes, per_class)}}

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from tests_support import open_page, page_ok, shown_metrics
 
 PAGE = "pages/language.py"
 TASK = "language:task"
@@ -25,23 +25,13 @@ def language_demo(demo_models) -> Path:
     return root
 
 
-def _open(app_path, task: str = "Sentiment") -> AppTest:
-    at = AppTest.from_file(str(app_path), default_timeout=180).run()
-    at.switch_page(PAGE).run(timeout=180)
-    assert not at.exception, at.exception
+def _open(app_path, task: str = "Sentiment"):
+    at = open_page(app_path, PAGE)
     if task != "Sentiment":
         at.button_group(key=TASK).set_value(task).run(timeout=180)
         assert not at.exception, at.exception
     return at
 
-
-def _ok(at) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-
-
-def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def _html(at) -> str:
@@ -50,9 +40,9 @@ def _html(at) -> str:
 
 def test_demo_review_shows_label_probabilities_highlights_and_the_synthetic_notice(app_path, language_demo):
     at = _open(app_path)
-    _ok(at)
+    page_ok(at)
     assert any("synthetic text" in w.value for w in at.warning)
-    shown = _metrics(at)
+    shown = shown_metrics(at)
     assert shown["Predicted"] in {"negative", "neutral", "positive"}
     assert {"P(negative)", "P(neutral)", "P(positive)"} <= set(shown)
     assert "<span" in _html(at) and "rgba(" in _html(at)
@@ -63,14 +53,14 @@ def test_demo_review_shows_label_probabilities_highlights_and_the_synthetic_noti
 def test_own_text_with_markup_is_escaped_and_a_long_text_is_truncated_with_a_note(app_path, language_demo):
     at = _open(app_path)
     at.selectbox(key=REVIEW).set_value(OWN).run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert any("type or paste" in i.value for i in at.info)
     at.text_area(key=REVIEW_TEXT).input("The lid is <b>awful</b> &amp; the zipper broke.<br /><br />I returned it.").run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert "<b>" not in _html(at)
-    assert _metrics(at)["Predicted"]
+    assert shown_metrics(at)["Predicted"]
     at.text_area(key=REVIEW_TEXT).input(" ".join(["The battery is excellent."] * 80)).run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert any("truncated" in i.value for i in at.info)
 
 
@@ -85,16 +75,16 @@ def test_markup_only_text_gets_an_error_box(app_path, language_demo):
 
 def test_translation_greedy_then_beam_with_attention_and_timing(app_path, language_demo):
     at = _open(app_path, "Translation")
-    _ok(at)
+    page_ok(at)
     assert any(m.value.startswith("> ") for m in at.markdown)
     assert any("decoded in" in c.value and c.value.startswith("greedy") for c in at.caption)
     assert len(at.get("image")) >= 1  # the attention heat map
-    shown = _metrics(at)
+    shown = shown_metrics(at)
     assert {"BLEU", "chrF", "Word by word: BLEU", "Copy the source: BLEU"} <= set(shown)
     at.radio(key=DECODING).set_value("beam").run(timeout=180)
     at.slider(key=BEAM_WIDTH).set_value(3).run(timeout=180)
     at.slider(key=PENALTY).set_value(1.0).run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert any("beam width 3, length penalty 1.0" in c.value for c in at.caption)
     assert any("sacrebleu signatures" in c.value for c in at.caption)
 
@@ -103,7 +93,7 @@ def test_own_sentence_is_translated(app_path, language_demo):
     at = _open(app_path, "Translation")
     at.selectbox(key=SENTENCE).set_value(OWN).run(timeout=180)
     at.text_input(key=SENTENCE_TEXT).input("The small dog is happy.").run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert any(m.value.startswith("> ") for m in at.markdown)
 
 

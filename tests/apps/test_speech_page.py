@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from streamlit.testing.v1 import AppTest
+from tests_support import demo_models_of, open_page, page_ok, shown_metrics
 
 from shared.data import espeak
 
@@ -24,26 +24,11 @@ SYNTHETIC = "synthetic speech"
 
 @pytest.fixture
 def speech_demo(demo_models) -> Path:
-    root = demo_models / "speech"
-    missing = [t for t in ("keywords", "transcribe") if not (root / t / "model.keras").is_file()]
-    assert not missing, f"speech demo models missing under {root}: {missing}; build them with `dlsuite demo --build --only speech`"
-    return root
+    return demo_models_of(demo_models, "speech", ("keywords", "transcribe"))
 
 
-def _open(app_path) -> AppTest:
-    at = AppTest.from_file(str(app_path), default_timeout=180).run()
-    at.switch_page(PAGE).run(timeout=180)
-    assert not at.exception, at.exception
-    return at
-
-
-def _ok(at) -> None:
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-
-
-def _metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+def _open(app_path):
+    return open_page(app_path, PAGE)
 
 
 def _wav(wave, rate=16_000, fmt="WAV") -> bytes:
@@ -59,11 +44,11 @@ def _tone(seconds, rate=16_000):
 
 def test_demo_clip_shows_top_k_saliency_and_the_synthetic_notice(app_path, speech_demo):
     at = _open(app_path)
-    _ok(at)
+    page_ok(at)
     assert any(SYNTHETIC in w.value for w in at.warning)
     options = at.selectbox(key=DEMO).options
     assert any(o.startswith("clip:") for o in options) and any(o.startswith("recording:") for o in options)
-    shown = _metrics(at)
+    shown = shown_metrics(at)
     assert shown["Predicted"]
     probabilities = [k for k in shown if k.startswith("P(")]
     assert len(probabilities) == 3, shown
@@ -75,7 +60,7 @@ def test_demo_recording_shows_detections_on_a_timeline(app_path, speech_demo):
     at = _open(app_path)
     recording = next(o for o in at.selectbox(key=DEMO).options if o.startswith("recording:"))
     at.selectbox(key=DEMO).set_value(recording).run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert any("Keywords found in" in s.value for s in at.subheader)
     assert at.dataframe or any("No keyword passed" in i.value for i in at.info)
 
@@ -84,23 +69,23 @@ def test_transcript_with_greedy_and_beam_decoding(app_path, speech_demo):
     at = _open(app_path)
     sentence = next(o for o in at.selectbox(key=DEMO).options if o.startswith("sentence:"))
     at.selectbox(key=DEMO).set_value(sentence).run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert any(s.value == "Transcript" for s in at.subheader)
     assert any(m.value.startswith("> ") for m in at.markdown)
     at.radio(key=DECODING).set_value("beam").run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert any("beam decoding" in c.value for c in at.caption)
-    assert "WER (greedy)" in _metrics(at)
+    assert "WER (greedy)" in shown_metrics(at)
 
 
 def test_microphone_recording_is_classified(app_path, speech_demo):
     at = _open(app_path)
     at.radio(key=SOURCE).set_value("Record with the microphone").run(timeout=180)
-    _ok(at)
+    page_ok(at)
     assert any("Record a clip" in i.value for i in at.info)
     at.audio_input(key=RECORD).set_value(("recording.wav", _wav(_tone(1.0), 48_000), "audio/wav")).run(timeout=180)
-    _ok(at)
-    assert _metrics(at)["Predicted"]
+    page_ok(at)
+    assert shown_metrics(at)["Predicted"]
 
 
 @pytest.mark.parametrize(
@@ -126,5 +111,5 @@ def test_a_stereo_flac_upload_is_decoded(app_path, speech_demo):
     at.radio(key=SOURCE).set_value("Upload WAV, FLAC or OGG").run(timeout=180)
     stereo = np.stack([_tone(1.0, 22_050)] * 2, axis=1)
     at.file_uploader(key=UPLOAD).set_value(("clip.flac", _wav(stereo, 22_050, "FLAC"), "audio/flac")).run(timeout=180)
-    _ok(at)
-    assert _metrics(at)["Predicted"]
+    page_ok(at)
+    assert shown_metrics(at)["Predicted"]

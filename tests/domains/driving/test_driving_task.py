@@ -177,3 +177,21 @@ def test_class_weights_favour_rare_classes_and_skip_absent_ones():
     weights = class_weights(np.array([1000, 10, 0]), "inverse_sqrt_frequency")
     assert weights[1] > weights[0] > 0 and weights[2] == 0
     assert class_weights(np.array([5, 5]), "none") is None
+
+
+@pytest.mark.parametrize("fixture", ["segmentation_run", "detection_run"])
+def test_tflite_export_runs_in_litert_with_builtin_ops_only(fixture, request, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from shared.export import export, tflite_uses_flex
+
+    run = Run.open(request.getfixturevalue(fixture))
+    path = export(run.model, "tflite", tmp_path / "model.tflite")
+    assert not tflite_uses_flex(path)
+    interpreter = Interpreter(model_path=str(path))  # no Flex delegate: builtin ops or it fails to allocate
+    interpreter.allocate_tensors()
+    image = np.random.default_rng(1).random((1, 96, 160, 3), dtype=np.float32)
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image)
+    interpreter.invoke()
+    lite = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(lite, run.model.predict(image, verbose=0), atol=1e-4)
