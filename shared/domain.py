@@ -374,6 +374,15 @@ class Task(abc.ABC):
         """
         raise UnsupportedError(f"{self.domain.name} task {self.name!r} writes no example inputs")
 
+    def serving_endpoints(self, model: keras.Model, config: dict) -> dict:
+        """Endpoints the SavedModel export adds beside `serve`: name -> (tf function, input signature).
+
+        `config` is the run's config as plain data. A detector adds its box
+        decoding and NMS here, so a served model returns boxes; the default
+        adds none.
+        """
+        return {}
+
     def input_spec(self, data: DataBundle) -> dict:
         """Describe the model's inputs and outputs for the run metadata."""
         return {}

@@ -21,7 +21,7 @@ def export_keras(model, path: Path) -> Path:
     return path
 
 
-def _serving_archive(model, batch_size: int | None = None):
+def _serving_archive(model, batch_size: int | None = None, extra_endpoints: dict | None = None):
     """An export archive whose `serve` endpoint runs the model in inference mode.
 
     `model.export` traces `model(x)` without `training=False`, and Keras 3's
@@ -29,6 +29,9 @@ def _serving_archive(model, batch_size: int | None = None):
     mode, so the plain export would augment every request. The endpoint here
     passes `training=False` explicitly. A model with a `serving_endpoints()`
     method (`shared.seq2seq.Seq2SeqModel`) gets the endpoints it names.
+    `extra_endpoints` (name -> (fn, input signature), from
+    `Task.serving_endpoints`) adds a task's own, e.g. a detector's decoding
+    and NMS after the network.
     """
     import keras
     import tensorflow as tf
@@ -47,13 +50,15 @@ def _serving_archive(model, batch_size: int | None = None):
     archive.track(model)
     archive.add_endpoint(name="serve", fn=lambda inputs: model(inputs, training=False), input_signature=[spec])
     archive.add_endpoint(name="serving_default", fn=lambda inputs: model(inputs, training=False), input_signature=[spec])
+    for name, (fn, signature) in (extra_endpoints or {}).items():
+        archive.add_endpoint(name=name, fn=fn, input_signature=signature)
     return archive
 
 
 @EXPORTERS.register("savedmodel")
-def export_savedmodel(model, path: Path) -> Path:
+def export_savedmodel(model, path: Path, extra_endpoints: dict | None = None) -> Path:
     with atomic_path(path) as tmp:
-        _serving_archive(model).write_out(str(tmp), verbose=False)
+        _serving_archive(model, extra_endpoints=extra_endpoints).write_out(str(tmp), verbose=False)
     return Path(path)
 
 
@@ -121,5 +126,8 @@ def tflite_uses_flex(path: Path) -> bool:
     return any(str(op.get("op_name", "")).startswith("Flex") for op in ops)
 
 
-def export(model, fmt: str, path: Path) -> Path:
+def export(model, fmt: str, path: Path, extra_endpoints: dict | None = None) -> Path:
+    """Export `model` as `fmt`; `extra_endpoints` go into a SavedModel only (see `_serving_archive`)."""
+    if fmt == "savedmodel":
+        return export_savedmodel(model, path, extra_endpoints)
     return EXPORTERS.get(fmt)(model, path)

@@ -548,6 +548,27 @@ class DetectionTask(VideoAnnotation, DrivingTask):
             loaded=[(scaled[i], labels[i]) for i in test],
         )
 
+    def serving_endpoints(self, model, config: dict) -> dict:
+        """`detect`: images -> boxes (xyxy pixels), scores, classes, num_detections, with the run's thresholds.
+
+        Uses the padded NMS (`decode_detections_padded`), the path that also
+        converts to TFLite builtin ops.
+        """
+        import tensorflow as tf
+
+        from shared.vision.centernet import decode_detections_padded, split_outputs
+
+        evaluation = config.get("evaluation") if isinstance(config.get("evaluation"), dict) else {}
+        ev = DetectionEvaluationConfig(**evaluation)
+        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="image")
+
+        def detect(images):
+            heat, size, offset = split_outputs(model(images, training=False), len(self.classes))
+            return decode_detections_padded(heat, size, offset, OUTPUT_STRIDE, max_detections=ev.max_detections,
+                                            score_threshold=ev.display_threshold, iou_threshold=ev.iou_threshold)
+
+        return {"detect": (detect, [spec])}
+
     def loss(self, cfg):
         from shared.vision.centernet import PackedCenterNetLoss
 

@@ -676,7 +676,10 @@ class Translator:
         seconds = time.perf_counter() - begin
         translations = self.target.decode(result.ids)
         lengths = np.maximum(np.asarray(result.lengths), 1)
-        scores = [float(s) / float(n) for s, n in zip(result.scores, lengths)]
+        # Beam search ranks by its length-penalized score; the score reported is the same for both
+        # methods: the best output's summed log-probability per token.
+        log_probs = result.beams.log_probs[:, 0] if result.beams is not None else result.scores
+        scores = [float(s) / float(n) for s, n in zip(log_probs, lengths)]
         notes = [
             f"source truncated: {int(n)} tokens, the model reads the first {self.state.source_length}" if cut else "ok"
             for n, cut in zip(encoded.original_lengths, encoded.truncated)

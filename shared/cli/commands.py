@@ -150,9 +150,10 @@ def cmd_explain(args) -> int:
 def cmd_export(args) -> int:
     from shared.export import export
 
-    run, _ = _open(args.run)
+    run, task = _open(args.run)
     default = {"savedmodel": "saved_model", "keras": "export.keras", "tflite": "model.tflite"}[args.format]
-    out = export(run.model, args.format, args.out or run.path / default)
+    extra = task.serving_endpoints(run.model, run.config_data) if args.format == "savedmodel" else None
+    out = export(run.model, args.format, args.out or run.path / default, extra)
     _print(f"exported {args.format}: {out}")
     return 0
 

@@ -99,7 +99,8 @@ class Language:
 # --- decoding --------------------------------------------------------------------
 
 
-def _require_file(path: Path, what: str, max_bytes: int) -> Path:
+def require_bounded_file(path: Path, what: str, max_bytes: int, advice: str = " (pass a larger max_bytes, or split the file)") -> Path:
+    """`path` if it is a non-empty regular file of at most `max_bytes`, else one `DataError` line naming `what` it should be."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{what} not found: {path}")
@@ -109,7 +110,7 @@ def _require_file(path: Path, what: str, max_bytes: int) -> Path:
     if size == 0:
         raise DataError(f"{path} is empty")
     if size > max_bytes:
-        raise DataError(f"{path} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB (pass a larger max_bytes, or split the file)")
+        raise DataError(f"{path} is {size / 1e6:.1f} MB; the limit for a {what} is {max_bytes / 1e6:.0f} MB{advice}")
     return path
 
 
@@ -147,7 +148,7 @@ def read_labelled_texts(path: Path, text_column: str, label_column: str, max_byt
             large, not UTF-8, a column missing, a row with another number of
             fields than the header, an empty label, or no text at all.
     """
-    path = _require_file(path, "data file", max_bytes)
+    path = require_bounded_file(path, "data file", max_bytes)
     delimiter = DELIMITERS.get(path.suffix.lower())
     if delimiter is None:
         raise DataError(f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; use .csv (comma) or .tsv, .tab, .txt (tab)")
@@ -315,7 +316,7 @@ def read_sentence_pairs(path: Path, max_bytes: int = MAX_BYTES) -> SentencePairs
             large, not UTF-8, a line with one column, an empty source or
             target, a line over `MAX_LINE_CHARS` characters, or no pairs.
     """
-    path = _require_file(path, "sentence-pair file", max_bytes)
+    path = require_bounded_file(path, "sentence-pair file", max_bytes)
     text = _decode(path, path.read_bytes())
     sources: list[str] = []
     targets: list[str] = []

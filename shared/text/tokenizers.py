@@ -58,6 +58,7 @@ import tensorflow as tf
 from shared.errors import DataError, first_line
 from shared.registry import Registry
 from shared.runs import atomic_path
+from shared.text.readers import require_bounded_file
 
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
@@ -389,16 +390,7 @@ class SubwordVocabulary:
                 not parse, or a case folding other than `lowercase`.
         """
         VOCABULARY_KINDS.get(kind)
-        path = Path(path)
-        if not path.exists():
-            raise DataError(f"vocabulary file not found: {path}")
-        if not path.is_file():
-            raise DataError(f"expected a vocabulary file, got a directory: {path}")
-        size = path.stat().st_size
-        if size == 0:
-            raise DataError(f"vocabulary file is empty: {path}")
-        if size > MAX_VOCABULARY_BYTES:
-            raise DataError(f"{path} is {size / 1e6:.1f} MB; the limit for a vocabulary file is {MAX_VOCABULARY_BYTES / 1e6:.0f} MB")
+        path = require_bounded_file(path, "vocabulary file", MAX_VOCABULARY_BYTES, advice="")
         return cls(kind, path.read_bytes(), lowercase, source=str(path))
 
     def metadata(self) -> dict:

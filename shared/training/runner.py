@@ -317,7 +317,7 @@ def train(task, cfg, run_dir: Path) -> RunResult:
             runs.save_with(out_dir / "model.keras", model.save)
             from shared.export import export_savedmodel
 
-            export_savedmodel(model, out_dir / "saved_model")
+            export_savedmodel(model, out_dir / "saved_model", task.serving_endpoints(model, cfg.model_dump(mode="json")))
             from shared.hub.layer import hub_backbones
 
             metadata = {

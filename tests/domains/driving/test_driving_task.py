@@ -26,7 +26,8 @@ def segmentation_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def detection_run(tmp_path_factory):
-    return trained_run("driving", "detection", [*QUICK, "evaluation.overlay_examples=2"], tmp_path_factory.mktemp("det") / "run")
+    # A low display threshold: a one-epoch detector's scores are low, and the serving tests need boxes to compare.
+    return trained_run("driving", "detection", [*QUICK, "evaluation.overlay_examples=2", "evaluation.display_threshold=0.05"], tmp_path_factory.mktemp("det") / "run")
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +99,25 @@ def test_detection_reports_coco_map_and_serves_boxes(detection_run, clip, tmp_pa
     assert read_frames(tmp_path / "boxes.mp4", max_frames=100)[0].shape[0] == 20
 
 
-def test_detection_serving_export_reloads(detection_run):
+def test_detection_serving_export_returns_the_boxes_predict_gives(detection_run, tmp_path):
+    import tensorflow as tf
+
     run = Run.open(detection_run)
-    image = np.random.default_rng(0).random((1, 96, 160, 3), dtype=np.float32)
-    raw = run.model.predict(image, verbose=0)
-    assert raw.shape == (1, 24, 40, len(DETECTION_CLASSES) + 4)
+    task = get_task("driving", "detection")
+    scenes = write_coco(tmp_path / "coco", n=3, seed=21)
+    paths = sorted((scenes.parent / "images").glob("*.png"))
+    _, images = task.decode_inputs(run, paths)
+    served = tf.saved_model.load(str(detection_run / "saved_model"))
+    assert served.serve(tf.constant(images)).shape == (3, 24, 40, len(DETECTION_CLASSES) + 4)
+    found = served.detect(tf.constant(images))
+    assert int(tf.reduce_sum(found["num_detections"])) > 0
+    for i, image in enumerate(images):
+        boxes, scores, labels = task.detect(run, image)
+        n = int(found["num_detections"][i])
+        assert n == len(boxes)
+        np.testing.assert_allclose(found["boxes"][i, :n], boxes, atol=1e-3)
+        np.testing.assert_array_equal(found["classes"][i, :n], labels)
+        np.testing.assert_allclose(found["scores"][i, :n], scores, atol=1e-5)
 
 
 def test_trained_sign_classifier_serves_crops_and_refuses_videos(tmp_path, capsys, clip):

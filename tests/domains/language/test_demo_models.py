@@ -6,6 +6,7 @@ on this data are in domains/language/README.md; the floors sit below them.
 """
 
 import numpy as np
+import pytest
 from tests_support import demo_run
 
 from domains.language.baseline import WordByWord
@@ -75,3 +76,15 @@ def test_translation_serving_export_decodes_like_the_task(tmp_path):
     served = tf.saved_model.load(str(run.path / "saved_model")).signatures["serving_default"](source_ids=tf.constant(encoded.ids, tf.int32))
     from_export = translator.target.decode(served["target_ids"].numpy())
     assert from_export == translator.translate(sentences, method="greedy").translations
+
+
+def test_greedy_and_beam_scores_mean_the_same_thing():
+    translator = get_task("language", "translation").translator(Run.open(demo_run("language", "translation")))
+    sources = [s for s, _ in sentence_pairs(12, 777)]
+    greedy = translator.translate(sources, method="greedy")
+    beam = translator.translate(sources, method="beam", beam_width=4, length_penalty=0.6)
+    same = [i for i, (g, b) in enumerate(zip(greedy.translations, beam.translations)) if g == b]
+    assert same, "the demo translator decodes most sentences alike both ways"
+    for i in same:  # the same output has the same mean log-probability per token, whichever search found it
+        assert beam.scores[i] == pytest.approx(greedy.scores[i], abs=1e-3)
+    assert all(s <= 0 for s in greedy.scores + beam.scores)

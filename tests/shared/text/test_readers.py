@@ -97,7 +97,7 @@ def test_missing_too_large_and_directory_tables(tmp_path):
     with pytest.raises(DataError, match="expected a data file, got a directory"):
         read_labelled_texts(tmp_path, "text", "label")
     path = write(tmp_path / "big.csv", "text,label\n" + "some text,1\n" * 200)
-    with pytest.raises(DataError, match=r"big.csv is 0.0 MB; the limit is 0 MB \(pass a larger max_bytes, or split the file\)"):
+    with pytest.raises(DataError, match=r"big.csv is 0.0 MB; the limit for a data file is 0 MB \(pass a larger max_bytes, or split the file\)"):
         read_labelled_texts(path, "text", "label", max_bytes=100)
     assert len(read_labelled_texts(path, "text", "label", max_bytes=10_000).texts) == 200
 
@@ -229,7 +229,7 @@ def test_sentence_pairs_missing_or_too_large(tmp_path):
     with pytest.raises(DataError, match="sentence-pair file not found: .*nope.tsv"):
         read_sentence_pairs(tmp_path / "nope.tsv")
     path = write(tmp_path / "pairs.tsv", "Go.\tVe.\n" * 50)
-    with pytest.raises(DataError, match="pairs.tsv is 0.0 MB; the limit is 0 MB"):
+    with pytest.raises(DataError, match="pairs.tsv is 0.0 MB; the limit for a sentence-pair file is 0 MB"):
         read_sentence_pairs(path, max_bytes=100)
     assert readers.MAX_BYTES == 500 * 2**20 and len(read_sentence_pairs(path).sources) == 50
 

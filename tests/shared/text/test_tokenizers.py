@@ -345,7 +345,7 @@ def test_missing_empty_huge_and_directory_paths(tmp_path, kind):
     with pytest.raises(DataError, match="expected a vocabulary file, got a directory"):
         SubwordVocabulary.load(tmp_path, kind=kind, lowercase=True)
     (tmp_path / "empty").write_bytes(b"")
-    with pytest.raises(DataError, match="vocabulary file is empty: .*empty"):
+    with pytest.raises(DataError, match="empty.* is empty"):
         SubwordVocabulary.load(tmp_path / "empty", kind=kind, lowercase=True)
     with open(tmp_path / "huge", "wb") as file:  # sparse: nothing is written
         file.truncate(tokenizers.MAX_VOCABULARY_BYTES + 1)
