@@ -21,7 +21,7 @@ from apps.components.loading import load_run
 from apps.components.metric_cards import metric_cards
 from apps.components.model_picker import pick_task_run
 from apps.components.perception import IMAGE_TYPES, VIDEO_TYPES, annotated_video, class_map, decode_uploaded_frame, detections
-from domains.driving.classes import DETECTION_CLASSES, SEGMENTATION_CLASSES
+from domains.driving.classes import DETECTION_CLASSES, SEGMENTATION_CLASSES, SIGN_CLASSES
 from domains.driving.synthetic import render_clip, scene_set, sign_set
 from domains.driving.task import DEMO_SEED
 from shared.domain import get_domain
@@ -185,14 +185,13 @@ with signs_tab:
             signs_run = load_run(signs_path)
             size = signs_run.state["image_height"]
             crops, truths = demo_signs(size)
-            classes = signs_run.state["classes"]
             pick = st.selectbox("Demo sign (synthetic, held out)", range(len(crops)), format_func=lambda i: f"Crop {i + 1}", key=f"{DOMAIN}:sign")
             explanation = explain_image(signs_path, crops[pick])
         except DlsuiteError as exc:
             fail(exc)
         left, right = st.columns([1, 2])
         with left:
-            st.image(as_uint8(crops[pick]), caption=f"True sign: {classes[truths[pick]] if truths[pick] < len(classes) else truths[pick]}", width=160)
+            st.image(as_uint8(crops[pick]), caption=f"True sign: {SIGN_CLASSES[truths[pick]]}", width=160)
         with right:
             metric_cards({"Predicted sign": explanation.details["predicted"], "Probability": f"{explanation.score:.1%}"})
             st.bar_chart(pd.Series(explanation.values, index=explanation.names, name="probability"))
