@@ -29,6 +29,26 @@ def _task(run_path: str):
     return run, get_task(run.domain_name, run.task_name)
 
 
+def _blank(run, task) -> np.ndarray:
+    state = run.task_state(task.state_schema)
+    return np.zeros((state.image_height, state.image_width, 3), np.float32)
+
+
+# One call on a blank frame per model, so that the latency shown is not the one-off cost of building its predict function.
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _warm_segmentation(run_path: str) -> bool:
+    run, task = _task(run_path)
+    task.class_map(run, _blank(run, task))
+    return True
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _warm_detection(run_path: str) -> bool:
+    run, task = _task(run_path)
+    task.detect(run, _blank(run, task))
+    return True
+
+
 @st.cache_data(show_spinner="Decoding the image...", max_entries=8)
 def decode_uploaded_frame(run_path: str, name: str, data: bytes) -> np.ndarray:
     """An uploaded PNG/JPEG decoded to the run's input size: float32 [H, W, 3] in [0, 1]."""
@@ -41,6 +61,7 @@ def decode_uploaded_frame(run_path: str, name: str, data: bytes) -> np.ndarray:
 def class_map(run_path: str, image: np.ndarray) -> tuple[np.ndarray, float]:
     """Predicted class ids [H, W] of one decoded image, and the milliseconds the call took."""
     run, task = _task(run_path)
+    _warm_segmentation(run_path)
     start = time.perf_counter()
     ids = task.class_map(run, image)
     return ids, 1000 * (time.perf_counter() - start)
@@ -50,6 +71,7 @@ def class_map(run_path: str, image: np.ndarray) -> tuple[np.ndarray, float]:
 def detections(run_path: str, image: np.ndarray, threshold: float) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
     """(boxes, scores, class ids) above `threshold` for one decoded image, and the milliseconds the call took."""
     run, task = _task(run_path)
+    _warm_detection(run_path)
     start = time.perf_counter()
     found = task.detect(run, image, threshold=threshold)
     return found, 1000 * (time.perf_counter() - start)

@@ -133,7 +133,7 @@ with image_tab:
                 cards["Detection latency"] = f"{ms:.0f} ms"
                 cards["Objects shown"] = int(keep.sum())
                 with columns[1]:
-                    st.image(draw_boxes(as_uint8(image), boxes[keep], labels[keep], scores[keep], DETECTION_CLASSES), caption=f"Boxes at confidence {threshold:.2f} or more", width="stretch")
+                    st.image(draw_boxes(as_uint8(image), boxes[keep], labels[keep], scores[keep], DETECTION_CLASSES, scale=3), caption=f"Boxes at confidence {threshold:.2f} or more", width="stretch")
                     table = pd.DataFrame({"class": [DETECTION_CLASSES[i] for i in labels[keep]], "score": scores[keep],
                                           **{k: boxes[keep][:, j].round(1) for j, k in enumerate(("x_min", "y_min", "x_max", "y_max"))}})
                     st.dataframe(table, width="stretch", hide_index=True)

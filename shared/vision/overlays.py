@@ -30,11 +30,17 @@ def blend_mask(frame: np.ndarray, ids: np.ndarray, palette, alpha: float = 0.5, 
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def draw_boxes(frame: np.ndarray, boxes, labels, scores=None, names=None, colors=DEFAULT_COLORS, width: int = 1) -> np.ndarray:
-    """`frame` with xyxy pixel boxes outlined and captioned (`name score`) in their class colour."""
+def draw_boxes(frame: np.ndarray, boxes, labels, scores=None, names=None, colors=DEFAULT_COLORS, width: int = 1, scale: int = 1) -> np.ndarray:
+    """`frame` with xyxy pixel boxes outlined and captioned (`name score`) in their class colour.
+
+    `scale` > 1 enlarges the frame (bilinear) before drawing, so that captions
+    stay legible on small frames; the result is `scale` times larger.
+    """
     image = Image.fromarray(np.asarray(frame, np.uint8))
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), resample=Image.BILINEAR)
     draw = ImageDraw.Draw(image)
-    for i, (box, label) in enumerate(zip(np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(labels).reshape(-1))):
+    for i, (box, label) in enumerate(zip(np.asarray(boxes, np.float32).reshape(-1, 4) * scale, np.asarray(labels).reshape(-1))):
         color = tuple(colors[int(label) % len(colors)])
         x0, y0, x1, y1 = (float(v) for v in box)
         draw.rectangle([x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)], outline=color, width=width)
