@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,7 @@ LIMITATIONS = (
     "meet; per-class IoU and AP show where it is weak (small, rare classes first)."
 )
 PALETTE = [c.color for c in SEGMENTATION_CLASSES]
+OBJECT_CLASSES = ("vehicle", "pedestrian", "traffic_sign", "traffic_light", "lane_marking")  # what segmentation explains first
 
 
 def _split_choice(cfg) -> SplitChoice:
@@ -363,8 +365,22 @@ class SegmentationTask(VideoAnnotation, DrivingTask):
         return np.stack([blend_mask(_resize_uint8(f, h, w), m, PALETTE, alpha, visible) for f, m in zip(frames, ids)])
 
     def explain(self, run, example: Any) -> Explanation:
-        """Integrated gradients of the mean probability of the largest predicted object class, from a blurred copy."""
-        return _explain_map(self, run, example)
+        """Integrated gradients of the mean probability of the largest predicted object class (else the largest class)."""
+        import keras
+
+        image = self.decode_inputs(run, [example])[1][0] if isinstance(example, (str, Path)) else np.asarray(example, "float32")
+        model = run.model
+        probs = model.predict(image[None], verbose=0)[0]
+        classes = self._classes(run, probs.shape[-1])
+        ids = probs.argmax(-1)
+        share = np.array([(ids == i).mean() for i in range(len(classes))])
+        objects = [i for i, c in enumerate(classes) if c in OBJECT_CLASSES]
+        target = max(objects, key=lambda i: share[i]) if objects and share[objects].max() > 0 else int(share.argmax())
+
+        def score(x):
+            return keras.ops.mean(model(x, training=False)[..., target], axis=(1, 2))
+
+        return explain_with_integrated_gradients(image, ExplainTarget(score, ids == target, f"mean probability of {classes[target]!r}", classes[target]))
 
     def write_examples(self, out_dir: Path) -> ExampleFiles:
         """Held-out synthetic scenes in the images/ + labels/ layout (label ids)."""
@@ -426,54 +442,40 @@ def _resize_uint8(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(Image.fromarray(np.asarray(frame, np.uint8)).resize((width, height), resample=3))
 
 
-def _explain_map(task: DrivingTask, run, example) -> Explanation:
+@dataclass
+class ExplainTarget:
+    """What an explanation attributes: a score of the model's output, and the image region it is about."""
+
+    score: Any  # keras-ops function: images -> one score per image
+    region: np.ndarray  # bool [H, W]: the pixels of the explained class or object
+    what: str  # for the method line, e.g. "mean probability of 'vehicle'"
+    target: str  # the class explained
+
+
+def explain_with_integrated_gradients(image: np.ndarray, target: ExplainTarget) -> Explanation:
+    """Integrated gradients of `target.score` from a heavily blurred copy of `image`.
+
+    The blurred copy keeps the scene's colours and exposure and removes the
+    edges objects are made of, so attributions show which detail raised the
+    score. `values` sum the attributions inside and outside `target.region`.
+    """
     import keras
     from scipy.ndimage import gaussian_filter
 
     from shared.explain.integrated_gradients import integrated_gradients
 
-    image = task.decode_inputs(run, [example])[1][0] if isinstance(example, (str, Path)) else np.asarray(example, "float32")
-    model = run.model
-    probs = model.predict(image[None], verbose=0)[0]
-    classes = task._classes(run, probs.shape[-1]) if task.name == "segmentation" else list(DETECTION_CLASSES)
-    if task.name == "segmentation":
-        ids = probs.argmax(-1)
-        objects = [i for i, c in enumerate(classes) if c not in ("road", "sky", "building", "vegetation", "sidewalk")]
-        share = np.array([(ids == i).mean() for i in range(len(classes))])
-        target = max(objects, key=lambda i: share[i]) if share[objects].max() > 0 else int(share.argmax())
-
-        def score(x):
-            return keras.ops.mean(model(x, training=False)[..., target], axis=(1, 2))
-
-        region = ids == target
-        what = f"mean probability of {classes[target]!r}"
-    else:
-        heat = 1 / (1 + np.exp(-probs[..., : len(classes)]))
-        target = int(np.unravel_index(heat.argmax(), heat.shape)[-1])
-
-        def score(x):
-            return keras.ops.max(keras.ops.sigmoid(model(x, training=False)[..., target]), axis=(1, 2))
-
-        region = None
-        what = f"the top {classes[target]!r} centre score"
     sigma = image.shape[0] / 8
     baseline = gaussian_filter(image, sigma=(sigma, sigma, 0), mode="nearest").astype("float32")
-    attributions = integrated_gradients(score, image[None], baseline[None], steps=IG_STEPS)[0].sum(-1)
-    scores = keras.ops.convert_to_numpy(score(np.stack([image, baseline])))
-    if region is None:
-        h, w = attributions.shape
-        cell = np.unravel_index(heat[..., target].argmax(), heat.shape[:2])
-        region = np.zeros((h, w), bool)
-        y, x = cell[0] * OUTPUT_STRIDE, cell[1] * OUTPUT_STRIDE
-        region[max(0, y - 8) : y + 12, max(0, x - 8) : x + 12] = True
+    attributions = integrated_gradients(target.score, image[None], baseline[None], steps=IG_STEPS)[0].sum(-1)
+    scores = keras.ops.convert_to_numpy(target.score(np.stack([image, baseline])))
     peak = float(np.abs(attributions).max())
     return Explanation(
         names=["pixels of the explained region", "all other pixels"],
-        values=[float(attributions[region].sum()), float(attributions[~region].sum())],
+        values=[float(attributions[target.region].sum()), float(attributions[~target.region].sum())],
         score=float(scores[0]),
         baseline_score=float(scores[1]),
-        method=f"integrated gradients of {what}, from a blurred copy of the image ({IG_STEPS} steps)",
-        details={"heatmap": np.abs(attributions) / peak if peak > 0 else np.zeros_like(attributions), "image": image, "target": classes[target]},
+        method=f"integrated gradients of {target.what}, from a blurred copy of the image ({IG_STEPS} steps)",
+        details={"heatmap": np.abs(attributions) / peak if peak > 0 else np.zeros_like(attributions), "image": image, "target": target.target},
     )
 
 
@@ -518,7 +520,7 @@ class DetectionTask(VideoAnnotation, DrivingTask):
 
             scaled = boxes
         else:
-            found = read_detection(cfg)
+            found = read_detection(cfg.data)
             paths = np.array([str(i.image) for i in found.items], dtype=object)
             sizes = [(i.height, i.width) for i in found.items]
             boxes = [i.boxes for i in found.items]
@@ -639,8 +641,7 @@ class DetectionTask(VideoAnnotation, DrivingTask):
 
     def evaluate_file(self, run, path: Path) -> dict:
         """COCO mAP on a COCO JSON, KITTI or Pascal VOC folder, with the run's decoding and NMS."""
-        cfg_data = DrivingDataConfig(path=str(path), max_pixels=_run_limit(run))
-        found = read_detection(type("Cfg", (), {"data": cfg_data})())
+        found = read_detection(DrivingDataConfig(path=str(path), max_pixels=_run_limit(run)))
         h, w = self._size(run)
         _, images = self.decode_inputs(run, [i.image for i in found.items])
         truth = [(i.boxes * np.array([w / i.width, h / i.height, w / i.width, h / i.height], np.float32), i.labels) for i in found.items]
@@ -676,8 +677,24 @@ class DetectionTask(VideoAnnotation, DrivingTask):
         return np.stack(out)
 
     def explain(self, run, example: Any) -> Explanation:
-        """Integrated gradients of the strongest centre score, from a blurred copy of the image."""
-        return _explain_map(self, run, example)
+        """Integrated gradients of the strongest centre score; the region is the cells around that centre."""
+        import keras
+
+        from shared.vision.centernet import split_outputs
+
+        image = self.decode_inputs(run, [example])[1][0] if isinstance(example, (str, Path)) else np.asarray(example, "float32")
+        model = run.model
+        heat = 1 / (1 + np.exp(-split_outputs(model.predict(image[None], verbose=0)[0], len(self.classes))[0]))
+        row, col, target = np.unravel_index(heat.argmax(), heat.shape)
+
+        def score(x):
+            return keras.ops.max(keras.ops.sigmoid(model(x, training=False)[..., int(target)]), axis=(1, 2))
+
+        region = np.zeros(image.shape[:2], bool)
+        y, x = row * OUTPUT_STRIDE, col * OUTPUT_STRIDE
+        region[max(0, y - 2 * OUTPUT_STRIDE) : y + 3 * OUTPUT_STRIDE, max(0, x - 2 * OUTPUT_STRIDE) : x + 3 * OUTPUT_STRIDE] = True
+        name = self.classes[int(target)]
+        return explain_with_integrated_gradients(image, ExplainTarget(score, region, f"the top {name!r} centre score", name))
 
     def write_examples(self, out_dir: Path) -> ExampleFiles:
         """Held-out synthetic scenes with a COCO JSON of their boxes."""
@@ -688,16 +705,16 @@ class DetectionTask(VideoAnnotation, DrivingTask):
         return ExampleFiles(predict=images[:3], evaluate=annotations, explain=images[0])
 
 
-def read_detection(cfg):
+def read_detection(data: DrivingDataConfig):
     """A COCO JSON, KITTI or Pascal VOC data set (`data.format`, else detected from the layout)."""
     from domains.driving import sources
 
-    path = Path(cfg.data.path)
-    fmt = cfg.data.format if cfg.data.format != "auto" else sources.detect_format(path)
+    path = Path(data.path)
+    fmt = data.format if data.format != "auto" else sources.detect_format(path)
     readers = {
-        "coco": lambda: sources.read_coco(path, Path(cfg.data.image_dir) if cfg.data.image_dir else None),
-        "kitti": lambda: sources.read_kitti(path),
-        "voc": lambda: sources.read_voc(path),
+        "coco": lambda: sources.read_coco(path, Path(data.image_dir) if data.image_dir else None, max_pixels=data.max_pixels),
+        "kitti": lambda: sources.read_kitti(path, max_pixels=data.max_pixels),
+        "voc": lambda: sources.read_voc(path, max_pixels=data.max_pixels),
     }
     if fmt not in readers:
         raise DataError(f"{path} is a {fmt} data set; object detection reads COCO JSON, KITTI or Pascal VOC annotations")
@@ -747,7 +764,7 @@ class SignTask(DrivingTask):
         else:
             from domains.driving.sources import read_gtsrb
 
-            found = read_gtsrb(Path(cfg.data.path))
+            found = read_gtsrb(Path(cfg.data.path), max_pixels=cfg.data.max_pixels)
             classes, labels = list(found.classes), np.asarray(found.labels, np.int32)
             paths = np.array([str(p) for p in found.paths], dtype=object)
             assign, choice = _assign(len(labels), cfg)
@@ -813,7 +830,7 @@ class SignTask(DrivingTask):
         from shared.evaluation import multiclass
         from shared.evaluation.predictions import predict_dataset
 
-        found = read_gtsrb(Path(path))
+        found = read_gtsrb(Path(path), max_pixels=_run_limit(run))
         known = run.task_state(self.state_schema).classes
         unknown = [c for c in found.classes if c not in known]
         if unknown:
