@@ -29,7 +29,16 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 @READERS.register("parquet")
 def _read_parquet(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.read_parquet(path)
+    # Reading does not check that text is UTF-8; a damaged file would fail later, in a conversion, with
+    # a pyarrow error. Full validation of the text columns raises ArrowInvalid (a ValueError) here instead.
+    text = [f.name for f in pq.read_schema(path) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    if text:
+        pq.read_table(path, columns=text).validate(full=True)
+    return frame
 
 
 SUFFIXES = {".csv": "csv", ".gz": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -108,7 +117,7 @@ def iter_table(path: str | Path, chunk_rows: int, columns: list[str] | None = No
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=columns))
+            batches = (_validated(b).to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows, columns=columns))
         else:
             batches = pd.read_csv(path, chunksize=chunk_rows, usecols=columns, low_memory=False)
         for chunk in batches:
@@ -117,6 +126,12 @@ def iter_table(path: str | Path, chunk_rows: int, columns: list[str] | None = No
             yield chunk
     if rows == 0:
         raise DataError(f"data file has a header but no rows: {path}")
+
+
+def _validated(batch):
+    """A parquet record batch after a full check (UTF-8 text included); raises ArrowInvalid, a ValueError."""
+    batch.validate(full=True)
+    return batch
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], source: str) -> None:

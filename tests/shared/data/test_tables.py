@@ -107,3 +107,17 @@ def test_category_counter():
     assert counter.vocabularies() == {"c": ["b", "a", "c"]}
     with pytest.raises(DataError, match="rows 7-8: categorical column 'c' has more than 3 distinct values; drop it"):
         counter.update({"c": np.array(["d", "e"])}, "rows 7-8")
+
+
+def test_parquet_text_that_is_not_utf8_is_one_line(tmp_path):
+    # A damaged string page: the reader does not check UTF-8, a later conversion would fail with a pyarrow error.
+    path = tmp_path / "damaged.parquet"
+    pd.DataFrame({"merchant": ["grocer", "fuel"], "amount": [1.0, 2.0]}).to_parquet(path, compression=None)
+    raw = path.read_bytes()
+    assert b"grocer" in raw  # in the data page and in the column statistics
+    path.write_bytes(raw.replace(b"grocer", b"gr\xff\xfeer"))
+    with pytest.raises(DataError, match=r"could not read .*damaged.parquet as parquet: .*UTF8") as info:
+        tables.read_table(path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(DataError, match="UTF8"):
+        list(tables.iter_table(path, chunk_rows=1))
