@@ -24,6 +24,7 @@ The demo data is synthetic: a procedural renderer (`synthetic`), not camera imag
 
 from __future__ import annotations
 
+import abc
 import json
 import time
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from shared.data.pipeline import batched, split_datasets
 from shared.data.splits import SplitChoice, split
 from shared.domain import DataBundle, Domain, ExampleFiles, Explanation, InputKind, ModelSpec, Task, lazy
 from shared.errors import DataError, RunError
+from shared.inputs.image import expand_image_inputs, run_pixel_limit
 from shared.registry import Registry
 from shared.training.phases import backbone_phases
 
@@ -102,29 +104,6 @@ def _synthetic_provenance(cfg, kind: str) -> dict:
     }
 
 
-def _image_paths(inputs: list[Path], suffixes) -> list[Path]:
-    paths: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in suffixes and not p.name.startswith("."))
-            if not found:
-                raise DataError(f"no images ({', '.join(suffixes)}) found in {item}")
-            paths.extend(found)
-        else:
-            paths.append(item)
-    return paths
-
-
-def _run_limit(run) -> int:
-    from shared.inputs.image import MAX_PIXELS
-
-    data = run.config_data.get("data")
-    limit = data.get("max_pixels", MAX_PIXELS) if isinstance(data, dict) else MAX_PIXELS
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise RunError(f"run directory {run.path}: config.yaml at data.max_pixels must be a positive integer. Received: {limit!r}")
-    return limit
-
-
 def _resize_frames(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     """uint8 [N, h, w, 3] -> float32 [N, height, width, 3] in [0, 1], as the training pipeline resizes."""
     import tensorflow as tf
@@ -170,8 +149,8 @@ class DrivingTask(Task):
         from shared.inputs.image import open_image
 
         height, width = self._size(run)
-        limit = _run_limit(run)
-        paths = _image_paths(inputs, SUFFIXES["image"])
+        limit = run_pixel_limit(run)
+        paths = expand_image_inputs(inputs, SUFFIXES["image"])
         frames = []
         for path in paths:
             require_kind(path, self.input_kind)
@@ -200,9 +179,9 @@ class DrivingTask(Task):
 class VideoAnnotation:
     """Segmentation and detection runs annotate videos: each frame through the model, its output drawn on it."""
 
+    @abc.abstractmethod
     def annotate_frames(self, run, frames: np.ndarray, **options) -> np.ndarray:
         """uint8 frames [B, h, w, 3] -> annotated uint8 frames at the run's input size."""
-        raise NotImplementedError
 
     def annotate_video(self, run, source: Path, destination: Path, progress=None, **options) -> dict:
         """Decode `source` (a video or a frame folder), annotate every frame, and encode `destination` (MP4)."""
@@ -335,7 +314,7 @@ class SegmentationTask(VideoAnnotation, DrivingTask):
         from domains.driving.pipeline import segmentation_dataset
 
         h, w = self._size(run)
-        found, masks = read_labelled_scenes(Path(path), "auto", _run_limit(run), h, w)
+        found, masks = read_labelled_scenes(Path(path), "auto", run_pixel_limit(run), h, w)
         ds = segmentation_dataset(h, w, masks, image_paths=[str(i.image) for i in found.items])
         report = self._report(run.model, batched(ds, EVALUATE_BATCH))[0]
         return {"source": str(path), "images": len(found.items), "label_format": found.label_format, **report}
@@ -641,7 +620,7 @@ class DetectionTask(VideoAnnotation, DrivingTask):
 
     def evaluate_file(self, run, path: Path) -> dict:
         """COCO mAP on a COCO JSON, KITTI or Pascal VOC folder, with the run's decoding and NMS."""
-        found = read_detection(DrivingDataConfig(path=str(path), max_pixels=_run_limit(run)))
+        found = read_detection(DrivingDataConfig(path=str(path), max_pixels=run_pixel_limit(run)))
         h, w = self._size(run)
         _, images = self.decode_inputs(run, [i.image for i in found.items])
         truth = [(i.boxes * np.array([w / i.width, h / i.height, w / i.width, h / i.height], np.float32), i.labels) for i in found.items]
@@ -830,7 +809,7 @@ class SignTask(DrivingTask):
         from shared.evaluation import multiclass
         from shared.evaluation.predictions import predict_dataset
 
-        found = read_gtsrb(Path(path), max_pixels=_run_limit(run))
+        found = read_gtsrb(Path(path), max_pixels=run_pixel_limit(run))
         known = run.task_state(self.state_schema).classes
         unknown = [c for c in found.classes if c not in known]
         if unknown:

@@ -53,7 +53,7 @@ from shared.data.splits import SPLIT_NAMES, SplitConfig, StreamingSplit, time_cu
 from shared.domain import DataBundle, Domain, ExampleFiles, Explanation, InputKind, ModelSpec, Task, lazy
 from shared.errors import DataError, RunError, UnsupportedError
 from shared.evaluation.predictions import predict_dataset
-from shared.inputs.image import MAX_PIXELS
+from shared.inputs.image import expand_image_inputs, run_pixel_limit
 from shared.progress import RunningCount
 from shared.registry import Registry
 from shared.run_files import RESTORE_HINT
@@ -122,21 +122,12 @@ class MedicalTask(Task):
     def _run_data(self, run, **update) -> MedicalDataConfig:
         """The run's decoding (size, channels, resize, window) and pixel limit as a data config."""
         decoding = run.task_state(self.state_schema).decoding.model_dump()
-        return MedicalDataConfig(**{**decoding, "max_pixels": pixel_limit(run), **update})
+        return MedicalDataConfig(**{**decoding, "max_pixels": run_pixel_limit(run), **update})
 
     def decode_inputs(self, run, inputs: list[Path]) -> tuple[list[str], np.ndarray]:
         """Decode image files (or folders of them) the way the run was trained."""
         cfg = self._run_data(run)
-        paths: list[Path] = []
-        for item in inputs:
-            item = Path(item)
-            if item.is_dir():
-                found = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-                if not found:
-                    raise DataError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {item}")
-                paths.extend(found)
-            else:
-                paths.append(item)
+        paths = expand_image_inputs(inputs, IMAGE_SUFFIXES)
         arrays = np.stack([decode_path(p, cfg) for p in paths]).astype("float32")
         return [str(p) for p in paths], arrays
 
@@ -587,15 +578,6 @@ def _run_threshold(run) -> float:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
         raise RunError(f"run directory {run.path}: config.yaml at evaluation.threshold must be a number in (0, 1). Received: {threshold!r}")
     return float(threshold)
-
-
-def pixel_limit(run) -> int:
-    """The run's data.max_pixels (its config.yaml): predict and the app refuse larger images, as training did."""
-    data = run.config_data.get("data")
-    limit = data.get("max_pixels", MAX_PIXELS) if isinstance(data, dict) else MAX_PIXELS
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise RunError(f"run directory {run.path}: config.yaml at data.max_pixels must be a positive integer. Received: {limit!r}")
-    return limit
 
 
 def class_names(run, probs: np.ndarray) -> list[str]:

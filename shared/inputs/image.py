@@ -258,3 +258,28 @@ def tf_read_image(path, size: int, channels: int = 1, resize: str = "pad"):
     if channels != 1:
         image = tf.repeat(image, channels, axis=-1)
     return image
+
+
+def expand_image_inputs(inputs, suffixes) -> list[Path]:
+    """The files of `inputs`, each folder replaced by the images under it (sorted, hidden files left out)."""
+    paths: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in suffixes and not p.name.startswith("."))
+            if not found:
+                raise DataError(f"no images ({', '.join(suffixes)}) found in {item}")
+            paths.extend(found)
+        else:
+            paths.append(item)
+    return paths
+
+
+def run_pixel_limit(run) -> int:
+    """A run's data.max_pixels (its config.yaml): predict and the app refuse larger images, as training did."""
+    from shared.errors import RunError
+
+    data = run.config_data.get("data")
+    limit = data.get("max_pixels", MAX_PIXELS) if isinstance(data, dict) else MAX_PIXELS
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise RunError(f"run directory {run.path}: config.yaml at data.max_pixels must be a positive integer. Received: {limit!r}")
+    return limit
