@@ -215,6 +215,9 @@ with metrics_tab:
             per_class = metrics.get("ap_per_class") or {}
         metric_cards(cards, helps={"From scratch: mIoU": "The same network from random weights, same data and epochs.",
                                    "From scratch: mAP": "The same network from random weights, same data and epochs (COCO mAP through pycocotools)."})
+        comparison = metrics.get("transfer_vs_scratch")
+        if isinstance(comparison, dict) and comparison.get("verdict"):
+            st.caption(f"Transfer against scratch, paired bootstrap over the test images: {comparison['verdict']}.")
         if per_class:
             st.bar_chart(pd.Series({k: v for k, v in per_class.items() if v is not None}, name="IoU" if title == "Segmentation" else "AP@[.5:.95]"))
         for picture in ("segmentation.png", "detections.png"):

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, StrictInt, StrictStr, model_validator
+from pydantic import Field, StrictInt, StrictStr, field_validator, model_validator
 
 from shared.config import Section
 from shared.data.splits import SplitConfig
 from shared.inputs.image import MAX_PIXELS
 from shared.run_files import RunFile
 
-OFFLINE_BACKBONE = "dlsuite/fashion-cnn-64"
+OFFLINE_BACKBONE = "dlsuite/fashion-cnn-64"  # sign crops: small, object-centred images
+ROAD_BACKBONE = "dlsuite/road-scenes-cnn"  # whole frames: segmentation and detection (domains/driving/backbone.py)
 FORMATS = ("auto", "synthetic", "cityscapes", "segmentation_folder", "coco", "kitti", "voc", "gtsrb", "class_folders")
 
 
@@ -65,13 +66,21 @@ class PhotometricConfig(Section):
 class TransferBackbone(Section):
     """The TF Hub backbone and its two training phases (head on a frozen backbone, then fine-tuning)."""
 
-    handle: str = OFFLINE_BACKBONE  # registry name (`dlsuite hub list`), URL or SavedModel folder with a spatial endpoint
-    input_size: int | None = Field(None, ge=16)  # None: from the registry entry of `handle`
+    handle: str = ROAD_BACKBONE  # registry name (`dlsuite hub list`), URL or SavedModel folder with a spatial endpoint
+    input_size: int | list[int] | None = None  # side, or [height, width]; None: from the registry entry of `handle`
     endpoint: str | None = "feature_maps"
     head_epochs: int = Field(4, ge=0)
     fine_tune_epochs: int = Field(8, ge=0)
     fine_tune_from: int | None = None  # None: the whole backbone; -N: its top N variables
     fine_tune_learning_rate_scale: float = Field(0.3, gt=0, le=1)
+
+    @field_validator("input_size")
+    @classmethod
+    def _input_size(cls, value):
+        sizes = [value] if isinstance(value, int) else value
+        if sizes is not None and (len(sizes) not in (1, 2) or any(isinstance(v, bool) or v < 16 for v in sizes)):
+            raise ValueError(f"input_size must be a side or [height, width] of at least 16 pixels, received {value!r}")
+        return value
 
 
 class DeepLabConfig(TransferBackbone):
@@ -119,6 +128,7 @@ class SignAugmentConfig(Section):
 
 class SignTransferConfig(TransferBackbone):
     type: Literal["transfer"] = "transfer"
+    handle: str = OFFLINE_BACKBONE
     endpoint: str | None = None  # the pooled feature vector
     dropout: float = Field(0.3, ge=0, lt=1)
     augmentation: SignAugmentConfig = SignAugmentConfig()
@@ -137,11 +147,13 @@ class SignCNNConfig(Section):
 
 class SegmentationEvaluationConfig(Section):
     compare_from_scratch: bool = True
+    bootstrap_resamples: int = Field(1000, ge=0)  # paired bootstrap of the transfer - scratch mIoU difference; 0: off
     overlay_examples: int = Field(6, ge=0, le=32)
 
 
 class DetectionEvaluationConfig(Section):
     compare_from_scratch: bool = True
+    bootstrap_resamples: int = Field(200, ge=0)  # paired bootstrap of the transfer - scratch mAP difference; 0: off
     score_threshold: float = Field(0.05, ge=0, lt=1)  # detections kept for mAP (low: mAP integrates over scores)
     display_threshold: float = Field(0.3, gt=0, lt=1)  # boxes drawn by predict, the app and videos
     iou_threshold: float = Field(0.5, gt=0, lt=1)  # class-wise NMS
@@ -151,6 +163,7 @@ class DetectionEvaluationConfig(Section):
 
 class SignEvaluationConfig(Section):
     compare_from_scratch: bool = True
+    bootstrap_resamples: int = Field(1000, ge=0)  # paired bootstrap of the transfer - scratch accuracy difference; 0: off
 
 
 # --- what a run saves ----------------------------------------------------------------

@@ -11,7 +11,8 @@
 
 Every model takes float32 RGB images in [0, 1] at the run's fixed size
 (`data.state`). The backbone sees the image resized to its own input size
-(64 x 64 for the offline backbone), so its coarse map carries context, and
+(96 x 160 for `dlsuite/road-scenes-cnn`, 64 x 64 for the sign crops'
+`dlsuite/fashion-cnn-64`), so its coarse map carries context, and
 the detail branch works at the image's resolution for edges and small
 objects. Augmentation keeps labels valid: colour jitter only for masks and
 boxes; rotation, zoom and shifts but never a horizontal flip for signs
@@ -77,21 +78,22 @@ def sign_augmentation(cfg: SignAugmentConfig, name: str = "augment"):
     return keras.Sequential(layers, name=name) if layers else keras.layers.Identity(name=name)
 
 
-def backbone_size(cfg) -> int:
-    """The backbone's input size, from the config or its hub registry entry."""
+def backbone_size(cfg) -> tuple[int, int]:
+    """The backbone's input (height, width), from the config or its hub registry entry."""
     from shared.hub.registry import HUB_MODELS
 
     if cfg.input_size:
-        return int(cfg.input_size)
+        sizes = [cfg.input_size] if isinstance(cfg.input_size, int) else list(cfg.input_size)
+        return int(sizes[0]), int(sizes[-1])
     entry = HUB_MODELS.get(cfg.handle) if cfg.handle in HUB_MODELS else None
-    if entry is None or not entry.input.shape or not entry.input.shape[0]:
+    if entry is None or len(entry.input.shape) < 2 or not entry.input.shape[0] or not entry.input.shape[1]:
         raise ConfigError(f"config error at model.input_size: set it for the unregistered backbone {cfg.handle!r} (its input size is unknown)")
-    return int(entry.input.shape[0])
+    return int(entry.input.shape[0]), int(entry.input.shape[1])
 
 
 def _to_backbone(cfg, x):
-    size = backbone_size(cfg)
-    return keras.layers.Resizing(size, size, interpolation="bilinear", name="to_backbone_size")(x)
+    height, width = backbone_size(cfg)
+    return keras.layers.Resizing(height, width, interpolation="bilinear", name="to_backbone_size")(x)
 
 
 def _hub(cfg, x):

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import domains.driving.backbone  # noqa: F401  (registers dlsuite/road-scenes-cnn)
 from domains.driving.classes import DETECTION_CLASSES, IGNORE_ID, SEGMENTATION_CLASSES, SEGMENTATION_NAMES, SIGN_CLASSES
 from domains.driving.config import (
     CenterNetConfig,
@@ -92,6 +93,28 @@ def _assign(n: int, cfg) -> tuple[np.ndarray, SplitChoice]:
 
 def _counts(assign: np.ndarray) -> dict:
     return {f"{name}_images": int((assign == name).sum()) for name in ("train", "validation", "test")}
+
+
+def _twin_record(trained) -> dict:
+    """What the from-scratch twin was and how long it trained (the transfer run's own time is in metadata.json, training.seconds)."""
+    return {"model": "same architecture, random init", "epochs": trained.epochs, "epochs_run": trained.epochs_run, "train_seconds": trained.seconds}
+
+
+def _transfer_verdict(ours: float, theirs: float, statistic, n_images: int, cfg, metric: str) -> dict:
+    """The point comparison, and a paired bootstrap of the difference over test images (`evaluation.bootstrap_resamples`)."""
+    from shared.evaluation.comparison import paired_bootstrap, verdict
+
+    out = {"transfer_beats_scratch": bool(ours > theirs)}
+    resamples = cfg.evaluation.bootstrap_resamples
+    if resamples and n_images >= 2:
+        report = paired_bootstrap(statistic, n_images, n_resamples=resamples, seed=cfg.run.seed)
+        out["transfer_vs_scratch"] = {"metric": metric, **report, "verdict": verdict(report, "transfer", "scratch", metric)}
+    return out
+
+
+def _verdict_line(metrics: dict) -> str:
+    comparison = metrics.get("transfer_vs_scratch")
+    return f"\n{comparison['verdict']}" if comparison else ""
 
 
 def _synthetic_provenance(cfg, kind: str) -> dict:
@@ -261,25 +284,28 @@ class SegmentationTask(VideoAnnotation, DrivingTask):
 
         return [keras.metrics.MeanIoU(len(self.classes), sparse_y_true=True, sparse_y_pred=False, ignore_class=IGNORE_ID, name="miou")]
 
-    def _report(self, model, ds) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
-        from shared.evaluation.semantic import ConfusionAccumulator
+    def _report(self, model, ds) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The split's IoU report, its first images, true and predicted masks, and one confusion matrix per image."""
+        from shared.evaluation.semantic import confusion_from_labels, iou_report
 
-        acc = ConfusionAccumulator(len(self.classes), ignore_index=IGNORE_ID)
-        images, truths, preds = [], [], []
+        k = len(self.classes)
+        per_image, images, truths, preds = [], [], [], []
         for x, y in ds:
             pred = model.predict(x, verbose=0).argmax(-1)
-            acc.update(y.numpy(), pred)
+            truth = y.numpy()
+            per_image.extend(confusion_from_labels(t, p, k, ignore_index=IGNORE_ID) for t, p in zip(truth, pred))
             if len(images) < 4:
                 images.append(x.numpy())
-                truths.append(y.numpy())
+                truths.append(truth)
                 preds.append(pred)
-        return acc.report(list(self.classes)), np.concatenate(images), np.concatenate(truths), np.concatenate(preds)
+        confusions = np.stack(per_image)
+        return iou_report(confusions.sum(0), list(self.classes)), np.concatenate(images), np.concatenate(truths), np.concatenate(preds), confusions
 
     def evaluate(self, model, data: DataBundle, cfg, out_dir: Path) -> dict:
         from shared.evaluation import plots
         from shared.vision.overlays import colorize
 
-        report, images, truths, preds = self._report(model, data.test)
+        report, images, truths, preds, confusions = self._report(model, data.test)
         report.update(self._latency(model, images))
         n = cfg.evaluation.overlay_examples
         if n:
@@ -288,26 +314,29 @@ class SegmentationTask(VideoAnnotation, DrivingTask):
             plots.save_figure(plots.image_grid(tiles, titles=titles, cols=min(n, len(images))), out_dir / "segmentation.png")
         plots.save_figure(per_class_bar(report["iou_per_class"], "IoU per class (test split)", "IoU"), out_dir / "iou_per_class.png")
         if cfg.evaluation.compare_from_scratch and self.model_spec(cfg).pretrained:
-            report["from_scratch"] = self._scratch(cfg, data)
+            report["from_scratch"], twin_confusions = self._scratch(cfg, data)
             if "miou" in report["from_scratch"]:
-                report["transfer_beats_scratch"] = bool(report["miou"] > report["from_scratch"]["miou"])
+                from shared.evaluation.comparison import miou_statistic
+
+                statistic = miou_statistic(confusions, twin_confusions, list(self.classes))
+                report.update(_transfer_verdict(report["miou"], report["from_scratch"]["miou"], statistic, len(confusions), cfg, "mIoU"))
         return report
 
-    def _scratch(self, cfg, data) -> dict:
+    def _scratch(self, cfg, data) -> tuple[dict, np.ndarray | None]:
         from domains.driving.models import build_deeplab_twin
         from shared.training.scratch_twin import train_scratch_twin
 
         trained = train_scratch_twin(cfg, data, lambda ex: build_deeplab_twin(cfg.model, data, ex), loss=self.loss(cfg), metrics=self.metrics(cfg))
         if trained.model is None:
-            return {"skipped": trained.skipped}
-        report = self._report(trained.model, data.test)[0]
-        return {"model": "same architecture, random init", "epochs": trained.epochs, "miou": report["miou"], "iou_per_class": report["iou_per_class"]}
+            return {"skipped": trained.skipped}, None
+        report, *_, confusions = self._report(trained.model, data.test)
+        return {**_twin_record(trained), "miou": report["miou"], "iou_per_class": report["iou_per_class"]}, confusions
 
     def summarize(self, metrics: dict) -> str:
         line = f"test mIoU {metrics['miou']:.3f}, pixel accuracy {metrics['pixel_accuracy']:.3f}, {metrics['latency_ms_per_frame']:.1f} ms/frame"
         if "miou" in metrics.get("from_scratch", {}):
             line += f"; same architecture from scratch: mIoU {metrics['from_scratch']['miou']:.3f}"
-        return line
+        return line + _verdict_line(metrics)
 
     def evaluate_file(self, run, path: Path) -> dict:
         """mIoU and IoU per class on a labelled folder (images/ + labels/, or the Cityscapes layout)."""
@@ -570,10 +599,10 @@ class DetectionTask(VideoAnnotation, DrivingTask):
                 out.append((found["boxes"][i, :n].numpy(), found["scores"][i, :n].numpy(), found["classes"][i, :n].numpy()))
         return out
 
-    def _map(self, model, images, truth, ev) -> dict:
+    def _map(self, truth, found) -> dict:
         from shared.evaluation.detection import coco_evaluate
 
-        return coco_evaluate(truth, self._detect(model, images, ev), list(self.classes))
+        return coco_evaluate(truth, found, list(self.classes))
 
     def evaluate(self, model, data: DataBundle, cfg, out_dir: Path) -> dict:
         from shared.evaluation import plots
@@ -581,7 +610,8 @@ class DetectionTask(VideoAnnotation, DrivingTask):
 
         images = np.concatenate([x.numpy() for x, _ in data.test])
         ev = cfg.evaluation
-        report = self._map(model, images, data.loaded, ev)
+        found = self._detect(model, images, ev)
+        report = self._map(data.loaded, found)
         report.update(self._latency(model, images))
         n = ev.overlay_examples
         if n:
@@ -590,26 +620,30 @@ class DetectionTask(VideoAnnotation, DrivingTask):
             plots.save_figure(plots.image_grid(tiles, titles=[f"{len(b)} detections" for b, _, _ in shown], cols=min(3, n)), out_dir / "detections.png")
         plots.save_figure(per_class_bar(report["ap_per_class"], "AP@[.5:.95] per class (test split)", "AP"), out_dir / "ap_per_class.png")
         if ev.compare_from_scratch and self.model_spec(cfg).pretrained:
-            report["from_scratch"] = self._scratch(cfg, data, images, ev)
+            report["from_scratch"], twin_found = self._scratch(cfg, data, images, ev)
             if "map" in report["from_scratch"]:
-                report["transfer_beats_scratch"] = bool(report["map"] > report["from_scratch"]["map"])
+                from shared.evaluation.detection import CocoResampler
+
+                ours, theirs = CocoResampler(data.loaded, found, self.classes), CocoResampler(data.loaded, twin_found, self.classes)
+                report.update(_transfer_verdict(report["map"], report["from_scratch"]["map"], lambda i: ours(i) - theirs(i), len(images), cfg, "mAP@[.5:.95]"))
         return report
 
-    def _scratch(self, cfg, data, images, ev) -> dict:
+    def _scratch(self, cfg, data, images, ev) -> tuple[dict, list | None]:
         from domains.driving.models import build_centernet_twin
         from shared.training.scratch_twin import train_scratch_twin
 
         trained = train_scratch_twin(cfg, data, lambda ex: build_centernet_twin(cfg.model, data, ex), loss=self.loss(cfg), metrics=[])
         if trained.model is None:
-            return {"skipped": trained.skipped}
-        report = self._map(trained.model, images, data.loaded, ev)
-        return {"model": "same architecture, random init", "epochs": trained.epochs, "map": report["map"], "map_50": report["map_50"], "ap_per_class": report["ap_per_class"]}
+            return {"skipped": trained.skipped}, None
+        found = self._detect(trained.model, images, ev)
+        report = self._map(data.loaded, found)
+        return {**_twin_record(trained), "map": report["map"], "map_50": report["map_50"], "ap_per_class": report["ap_per_class"]}, found
 
     def summarize(self, metrics: dict) -> str:
         line = f"test mAP@[.5:.95] {metrics['map']:.3f}, mAP@.5 {metrics['map_50']:.3f}, {metrics['latency_ms_per_frame']:.1f} ms/frame"
         if "map" in metrics.get("from_scratch", {}):
             line += f"; same architecture from scratch: mAP {metrics['from_scratch']['map']:.3f}, mAP@.5 {metrics['from_scratch']['map_50']:.3f}"
-        return line
+        return line + _verdict_line(metrics)
 
     def _settings(self, run) -> DetectionEvaluationConfig:
         evaluation = run.config_data.get("evaluation")
@@ -624,7 +658,7 @@ class DetectionTask(VideoAnnotation, DrivingTask):
         h, w = self._size(run)
         _, images = self.decode_inputs(run, [i.image for i in found.items])
         truth = [(i.boxes * np.array([w / i.width, h / i.height, w / i.width, h / i.height], np.float32), i.labels) for i in found.items]
-        return {"source": str(path), "images": len(found.items), **self._map(run.model, images, truth, self._settings(run))}
+        return {"source": str(path), "images": len(found.items), **self._map(truth, self._detect(run.model, images, self._settings(run)))}
 
     def predict(self, run, inputs: list[Path]) -> pd.DataFrame:
         paths, images = self.decode_inputs(run, inputs)
@@ -792,15 +826,16 @@ class SignTask(DrivingTask):
             else:
                 _, twin_probs = predict_dataset(trained.model, data.test)
                 twin = multiclass.multiclass_report(y, twin_probs, classes)
-                report["from_scratch"] = {"model": "same architecture, random init", "epochs": trained.epochs, "accuracy": twin["accuracy"], "macro_f1": twin.get("macro_f1")}
-                report["transfer_beats_scratch"] = bool(report["accuracy"] > twin["accuracy"])
+                report["from_scratch"] = {**_twin_record(trained), "accuracy": twin["accuracy"], "macro_f1": twin.get("macro_f1")}
+                right = (probs.argmax(-1) == y).astype(np.float64) - (twin_probs.argmax(-1) == y).astype(np.float64)
+                report.update(_transfer_verdict(report["accuracy"], twin["accuracy"], lambda i: float(right[i].mean()), len(y), cfg, "accuracy"))
         return report
 
     def summarize(self, metrics: dict) -> str:
         line = f"test accuracy {metrics['accuracy']:.3f}, {metrics['latency_ms_per_frame']:.1f} ms/crop"
         if "accuracy" in metrics.get("from_scratch", {}):
             line += f"; same architecture from scratch: accuracy {metrics['from_scratch']['accuracy']:.3f}"
-        return line
+        return line + _verdict_line(metrics)
 
     def evaluate_file(self, run, path: Path) -> dict:
         """Accuracy and confusion on a GTSRB-layout (or class-folder) set, with the run's classes."""

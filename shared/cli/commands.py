@@ -217,6 +217,7 @@ def _hub_list(args) -> int:
     from shared.hub.handles import REPO_ROOT, cache_entry
     from shared.hub.registry import HUB_MODELS
 
+    discover()  # domains register their own offline backbones
     for name, model in HUB_MODELS.items():
         if model.local_dir:
             built = (REPO_ROOT / model.local_dir / "saved_model.pb").is_file()
@@ -234,6 +235,7 @@ def _hub_list(args) -> int:
 def _hub_build(args) -> int:
     from shared.hub.offline import build_backbone
 
+    discover()
     result = build_backbone(args.name, out_dir=args.out, epochs=args.epochs, limit=args.limit, data_dir=args.data)
     _print(f"built {result.metadata['name']}: {result.path} ({result.summary})")
     return 0

@@ -54,35 +54,11 @@ def _rounded(value):
     return None if value < 0 else round(value, 4)  # COCOeval reports -1 where nothing was there to score
 
 
-def coco_evaluate(ground_truth, detections, class_names, image_sizes=None) -> dict:
-    """COCO box mAP (and per-class AP) of a detector on one split.
-
-    Args:
-        ground_truth: list with one `(boxes, labels)` per image: boxes of
-            shape `(N, 4)` xyxy pixels, labels int `(N,)` in
-            `[0, len(class_names))`. `N` may be 0.
-        detections: list with one `(boxes, scores, labels)` per image, in
-            the same image order: boxes `(M, 4)` xyxy pixels, scores `(M,)`,
-            labels int `(M,)`. `M` may be 0. Only the 100 best-scoring
-            detections of an image count, as in COCO.
-        class_names: sequence of str, one per class index.
-        image_sizes: optional list of `(height, width)` per image, stored
-            in the COCO image records. Box AP does not depend on it.
-
-    Returns:
-        JSON-ready dict: `map` (AP@[.50:.95]), `map_50`, `map_75`,
-        `map_small`, `map_medium`, `map_large` and `mar_100` (recall at
-        100 detections), averaged over the classes present in the ground
-        truth, each `None` where nothing falls in its range; `ap_per_class`
-        and `ap50_per_class` (class name to AP@[.50:.95] and AP@.50, `None`
-        for a class absent from the ground truth, 0 for one present but
-        never detected); counts `images`, `ground_truth_boxes` and
-        `detections`. Floats are rounded to 4 decimals.
-    """
+def _evaluated(ground_truth, detections, class_names: list[str], image_sizes=None):
+    """COCOeval after `evaluate()` (per-image matching), and the counts of images, boxes and detections."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    class_names = [str(name) for name in class_names]
     if len(ground_truth) != len(detections):
         raise ValueError(
             "`ground_truth` and `detections` must have one entry per image. "
@@ -126,6 +102,37 @@ def coco_evaluate(ground_truth, detections, class_names, image_sizes=None) -> di
             coco_dt.createIndex()
         evaluator = COCOeval(coco_gt, coco_dt, "bbox")
         evaluator.evaluate()
+    return evaluator, {"images": len(images), "ground_truth_boxes": len(annotations), "detections": len(results)}
+
+
+def coco_evaluate(ground_truth, detections, class_names, image_sizes=None) -> dict:
+    """COCO box mAP (and per-class AP) of a detector on one split.
+
+    Args:
+        ground_truth: list with one `(boxes, labels)` per image: boxes of
+            shape `(N, 4)` xyxy pixels, labels int `(N,)` in
+            `[0, len(class_names))`. `N` may be 0.
+        detections: list with one `(boxes, scores, labels)` per image, in
+            the same image order: boxes `(M, 4)` xyxy pixels, scores `(M,)`,
+            labels int `(M,)`. `M` may be 0. Only the 100 best-scoring
+            detections of an image count, as in COCO.
+        class_names: sequence of str, one per class index.
+        image_sizes: optional list of `(height, width)` per image, stored
+            in the COCO image records. Box AP does not depend on it.
+
+    Returns:
+        JSON-ready dict: `map` (AP@[.50:.95]), `map_50`, `map_75`,
+        `map_small`, `map_medium`, `map_large` and `mar_100` (recall at
+        100 detections), averaged over the classes present in the ground
+        truth, each `None` where nothing falls in its range; `ap_per_class`
+        and `ap50_per_class` (class name to AP@[.50:.95] and AP@.50, `None`
+        for a class absent from the ground truth, 0 for one present but
+        never detected); counts `images`, `ground_truth_boxes` and
+        `detections`. Floats are rounded to 4 decimals.
+    """
+    class_names = [str(name) for name in class_names]
+    evaluator, counts = _evaluated(ground_truth, detections, class_names, image_sizes)
+    with contextlib.redirect_stdout(io.StringIO()):
         evaluator.accumulate()
         evaluator.summarize()
 
@@ -144,7 +151,60 @@ def coco_evaluate(ground_truth, detections, class_names, image_sizes=None) -> di
         **report,
         "ap_per_class": ap,
         "ap50_per_class": ap50,
-        "images": len(images),
-        "ground_truth_boxes": len(annotations),
-        "detections": len(results),
+        **counts,
     }
+
+
+def _mean_ap(evaluator, iou_index: int | None = None) -> float:
+    """AP over classes with ground truth (area all, 100 detections), as `summarize()` computes it."""
+    precision = evaluator.eval["precision"][:, :, :, evaluator.params.areaRngLbl.index("all"), -1]
+    if iou_index is not None:
+        precision = precision[iou_index]
+    valid = precision[precision > -1]
+    return float(valid.mean()) if valid.size else 0.0
+
+
+class CocoResampler:
+    """COCO mAP on resampled test images, reusing one per-image matching.
+
+    pycocotools matches detections to ground truth per image and class
+    (`evaluate()`), then pools the matches into precision-recall curves
+    (`accumulate()`). A bootstrap resample only changes which images are
+    pooled, so the matches are computed once and each resample reruns
+    `accumulate()` on the chosen images' entries, repeats included.
+
+    Args:
+        ground_truth, detections, class_names: as in `coco_evaluate`.
+        iou: `None` for mAP@[.50:.95], or `0.5` for mAP@.5.
+
+    Example:
+
+    ```python
+    resampler = CocoResampler(truth, detections, classes)
+    resampler(np.arange(len(truth)))  # == coco_evaluate(truth, detections, classes)["map"], unrounded
+    ```
+    """
+
+    def __init__(self, ground_truth, detections, class_names, iou: float | None = None):
+        self.evaluator, _ = _evaluated(ground_truth, detections, [str(n) for n in class_names])
+        self.images = len(ground_truth)
+        self.per_image = list(self.evaluator.evalImgs)  # [class][area][image] in row-major order
+        self.blocks = len(self.evaluator.params.catIds) * len(self.evaluator.params.areaRng)
+        if iou is None:
+            self.iou_index = None
+        else:
+            matches = np.flatnonzero(np.isclose(self.evaluator.params.iouThrs, iou))
+            if not matches.size:
+                raise ValueError(f"`iou` must be None or one of COCO's thresholds 0.50, 0.55, ..., 0.95. Received: {iou!r}")
+            self.iou_index = int(matches[0])
+
+    def __call__(self, indices) -> float:
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.ndim != 1 or not indices.size or indices.min() < 0 or indices.max() >= self.images:
+            raise ValueError(f"`indices` must be a non-empty 1-D array of image positions in [0, {self.images})")
+        e = self.evaluator
+        e.evalImgs = [self.per_image[block * self.images + int(i)] for block in range(self.blocks) for i in indices]
+        e.params.imgIds = e._paramsEval.imgIds = list(range(len(indices)))
+        with contextlib.redirect_stdout(io.StringIO()):
+            e.accumulate()
+        return _mean_ap(e, self.iou_index)

@@ -4,9 +4,11 @@ On a machine without internet there is no tfhub.dev, so `dlsuite hub build`
 pretrains a small image backbone on a real dataset that ships as a Debian
 package (Fashion-MNIST), an audio backbone on words synthesized with
 espeak-ng (`shared.hub.offline_audio`), or a sentence encoder on WordNet's
-English glosses (`shared.hub.offline_text`), and exports ONLY the feature
-extractor, without its pretraining head, as a TF2 reusable SavedModel under
-`data/hub/<name>/`.
+English glosses (`shared.hub.offline_text`), or a scene encoder by dense
+prediction on per-pixel labels that a domain provides
+(`shared.hub.offline_dense`; the driving domain's `road-scenes-cnn`), and
+exports ONLY the feature extractor, without its pretraining head, as a TF2
+reusable SavedModel under `data/hub/<name>/`.
 `HubBackbone("dlsuite/<name>")` and `tensorflow_hub.load(path)` then use it
 exactly like a tfhub.dev feature vector or sentence embedding model.
 
@@ -37,6 +39,7 @@ from shared.data.idx import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, FASHION_MN
 from shared.errors import ConfigError
 from shared.hub.handles import LOCAL_HUB_DIR, fingerprint
 from shared.hub.offline_audio import AudioBackboneRecipe
+from shared.hub.offline_dense import DenseBackboneRecipe
 from shared.hub.offline_text import TextBackboneRecipe
 from shared.hub.registry import HUB_MODELS
 from shared.progress import Stages, keras_verbosity
@@ -150,6 +153,10 @@ def build_feature_extractor(recipe):
         from shared.hub.offline_text import build_text_extractor
 
         return build_text_extractor(recipe)
+    if isinstance(recipe, DenseBackboneRecipe):
+        from shared.hub.offline_dense import build_dense_extractor
+
+        return build_dense_extractor(recipe)
 
     from shared.layers import ConvBlock, ResidualBlock
 
@@ -303,6 +310,13 @@ def build_backbone(
 
         metadata = build_text_backbone(recipe, out_dir, epochs, limit, data_dir, Stages(6, stream), keras_verbosity(verbose))
         return BuildResult(out_dir, metadata, retrieval_summary(metadata))
+    if isinstance(recipe, DenseBackboneRecipe):
+        from shared.hub.offline_dense import build_dense_backbone, miou_summary
+
+        if data_dir is not None:
+            raise ConfigError(f"{recipe.name} pretrains on {recipe.dataset!r}, which its domain provides; it reads no --data folder")
+        metadata = build_dense_backbone(recipe, out_dir, epochs, limit, Stages(5, stream), keras_verbosity(verbose))
+        return BuildResult(out_dir, metadata, miou_summary(metadata))
     data = PRETRAINING_DATA.get(recipe.dataset)
     stages = Stages(5, stream)
     start = time.perf_counter()

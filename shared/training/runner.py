@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,10 +300,12 @@ def train(task, cfg, run_dir: Path) -> RunResult:
         phases = task.phases(cfg)
         total = sum(p.epochs for p in phases)
         with stages.stage(f"training for up to {total} epochs in {len(phases)} phase(s)"):
+            started = time.perf_counter()
             train_ds, val_ds = task.fit_data(data, cfg)
             class_weight = data.class_weight if cfg.trainer.class_weight == "balanced" else None
             run_phases(task, cfg, model, phases, strategy, run_dir, train_ds, val_ds, class_weight, out_dir=out_dir, source_files=data.source_files)
             history = read_history(out_dir / "history.csv")
+            train_seconds = round(time.perf_counter() - started, 1)
             if is_multi_worker(strategy):
                 detach_from_cluster(model)
                 print(f"this worker's weights fingerprint: {weights_fingerprint(model)} (equal on every worker)", file=sys.stderr, flush=True)
@@ -327,7 +330,7 @@ def train(task, cfg, run_dir: Path) -> RunResult:
                 "parameters": int(model.count_params()),
                 "created": runs.now(),
                 "versions": runs.versions(),
-                "training": {**describe(strategy), "precision": policy, "epochs_run": len(history.get("loss", []))},
+                "training": {**describe(strategy), "precision": policy, "epochs_run": len(history.get("loss", [])), "seconds": train_seconds},
                 "intended_use": cfg.run.intended_use or task.intended_use,
                 "limitations": task.limitations,
                 "data": data.provenance,

@@ -18,6 +18,7 @@ if trained.model is not None:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +26,13 @@ from typing import Any
 
 @dataclass
 class ScratchTwin:
-    """The from-scratch model (None when skipped), why it was skipped, and the epochs it trained."""
+    """The from-scratch model (None when skipped), why it was skipped, the epochs it trained for and its training seconds."""
 
     model: Any
     skipped: str | None
     epochs: int
+    seconds: float = 0.0
+    epochs_run: int = 0  # fewer than `epochs` when early stopping ended it
 
 
 def train_scratch_twin(cfg, data, build: Callable[[Any], Any], loss: Any = None, metrics: list | None = None) -> ScratchTwin:
@@ -62,5 +65,7 @@ def train_scratch_twin(cfg, data, build: Callable[[Any], Any], loss: Any = None,
     twin = build(offline.build_feature_extractor(recipe))
     twin.compile(optimizer=make_optimizer(cfg.optimizer), loss=loss or keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"] if metrics is None else metrics)
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.trainer.early_stopping.patience, restore_best_weights=True)]
-    Trainer(tf.distribute.get_strategy(), callbacks=callbacks, epochs=epochs, verbose=0).fit(twin, data.train, data.validation, class_weight=data.class_weight)
-    return ScratchTwin(twin, None, epochs)
+    start = time.perf_counter()
+    history = Trainer(tf.distribute.get_strategy(), callbacks=callbacks, epochs=epochs, verbose=0).fit(twin, data.train, data.validation, class_weight=data.class_weight)
+    ran = len(getattr(history, "history", {}).get("loss", [])) or epochs
+    return ScratchTwin(twin, None, epochs, round(time.perf_counter() - start, 1), ran)

@@ -35,15 +35,27 @@ def clip(tmp_path_factory):
     return write_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seed=5, seconds=2.0, fps=10)
 
 
+def assert_paired_comparison(metrics, metric, difference, resamples):
+    """The bootstrap's difference is the reported one; the twin's epochs and seconds are recorded."""
+    comparison = metrics["transfer_vs_scratch"]
+    assert comparison["metric"] == metric and comparison["resamples"] == resamples
+    assert abs(comparison["difference"] - difference) < 1e-3
+    assert comparison["ci_low"] <= comparison["ci_high"] and 0 <= comparison["share_above_zero"] <= 1
+    assert comparison["verdict"].startswith(f"{metric} transfer - scratch = ")
+    twin = metrics["from_scratch"]
+    assert twin["epochs"] == 2 and 1 <= twin["epochs_run"] <= 2 and twin["train_seconds"] > 0
+
+
 def test_segmentation_reports_iou_per_class_against_the_scratch_twin(segmentation_run):
     metrics = json.loads((segmentation_run / "metrics.json").read_text())
     assert set(metrics["iou_per_class"]) == set(SEGMENTATION_NAMES)
     assert 0 <= metrics["miou"] <= 1 and metrics["latency_ms_per_frame"] > 0
     assert "miou" in metrics["from_scratch"] and isinstance(metrics["transfer_beats_scratch"], bool)
+    assert_paired_comparison(metrics, "mIoU", metrics["miou"] - metrics["from_scratch"]["miou"], 1000)
     for name in ("segmentation.png", "iou_per_class.png", "model_card.md"):
         assert (segmentation_run / name).is_file(), name
     metadata = json.loads((segmentation_run / "metadata.json").read_text())
-    assert metadata["data"]["synthetic"] is True
+    assert metadata["data"]["synthetic"] is True and metadata["training"]["seconds"] > 0
     weights = metadata["task_state"]["class_weights"]
     assert len(weights) == len(SEGMENTATION_NAMES) and max(weights) > min(weights)  # rare classes weigh more
 
@@ -78,6 +90,7 @@ def test_detection_reports_coco_map_and_serves_boxes(detection_run, clip, tmp_pa
     metrics = json.loads((detection_run / "metrics.json").read_text())
     assert {"map", "map_50", "map_75", "ap_per_class", "from_scratch", "latency_ms_per_frame"} <= set(metrics)
     assert set(metrics["ap_per_class"]) == set(DETECTION_CLASSES)
+    assert_paired_comparison(metrics, "mAP@[.5:.95]", metrics["map"] - metrics["from_scratch"]["map"], 200)
     assert (detection_run / "detections.png").is_file() and (detection_run / "ap_per_class.png").is_file()
 
     annotations = write_coco(tmp_path / "coco", n=10, seed=12)

@@ -22,7 +22,15 @@ EXPECTED = {
     "dlsuite/fashion-cnn-64": ("image", 128),
     "dlsuite/speech-words-cnn": ("audio", 96),
     "dlsuite/wordnet-gloss-64": ("text", 64),
+    "dlsuite/road-scenes-cnn": ("image", 128),  # registered by the driving domain
 }
+
+
+@pytest.fixture(autouse=True, scope="module")
+def domains_discovered():
+    from shared.domain import discover
+
+    discover()
 
 
 def test_every_expected_model_is_registered():
