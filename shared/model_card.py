@@ -22,6 +22,23 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _backbones(entries) -> list[str]:
+    """The pretrained TF Hub backbones the model starts from, with what the registry says of them."""
+    from shared.hub.registry import HUB_MODELS
+
+    if not isinstance(entries, list) or not entries:
+        return []
+    lines = ["", "## Pretrained backbones (transfer learning)", ""]
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        handle = str(entry.get("handle"))
+        record = HUB_MODELS.get(handle) if handle in HUB_MODELS else None
+        about = f": {record.notes}" if record is not None and record.notes else ""
+        lines.append(f"- layer `{entry.get('layer')}`: `{handle}`{about}")
+    return lines
+
+
 def render(metadata: dict, metrics: dict) -> str:
     """Markdown model card: model, data, metrics, intended use, limits."""
     prov = metadata.get("data", {})
@@ -42,6 +59,7 @@ def render(metadata: dict, metrics: dict) -> str:
     if isinstance(split, dict) and split.get("reason"):
         lines += [f"- Split: {split['reason']}"]
     lines += [f"- {k}: {_fmt(v)}" for k, v in prov.items() if not isinstance(v, (dict, list))]
+    lines += _backbones(metadata.get("hub_backbones"))
     lines += ["", "## Metrics (held-out test split)", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in _flat(metrics) if k != "decision.reason"]
     reason = metrics.get("decision", {}).get("reason") if isinstance(metrics.get("decision"), dict) else None

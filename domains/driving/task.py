@@ -27,6 +27,7 @@ from __future__ import annotations
 import abc
 import json
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,21 @@ OUTPUT_STRIDE = 4
 EVALUATE_BATCH = 16
 IG_STEPS = 32
 LATENCY_FRAMES = 20
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {settings: tf.function}
+
+
+def compiled(model, key: tuple, build):
+    """One traced `tf.function` per model and settings: `model.predict` rebuilds a dataset on every call, which costs more than the network on a batch of frames."""
+    functions = _COMPILED.setdefault(model, {})
+    if key not in functions:
+        functions[key] = build()
+    return functions[key]
+
+
+def image_spec(model):
+    import tensorflow as tf
+
+    return tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="image")
 SYNTHETIC_SOURCE = "synthetic road scenes from the suite's procedural renderer (domains/driving/synthetic.py), not camera images"
 
 INTENDED_USE = (
@@ -349,9 +365,17 @@ class SegmentationTask(VideoAnnotation, DrivingTask):
         return {"source": str(path), "images": len(found.items), "label_format": found.label_format, **report}
 
     def _predict_ids(self, run, images: np.ndarray) -> np.ndarray:
-        probs = run.model.predict(images, batch_size=EVALUATE_BATCH, verbose=0)
-        self._classes(run, probs.shape[-1])
-        return probs.argmax(-1).astype(np.uint8)
+        import tensorflow as tf
+
+        model = run.model
+        self._classes(run, model.output_shape[-1])
+
+        def build():
+            return tf.function(lambda x: tf.cast(tf.argmax(model(x, training=False), -1), tf.uint8), input_signature=[image_spec(model)])
+
+        classify = compiled(model, ("class_ids",), build)
+        images = np.asarray(images, np.float32)
+        return np.concatenate([classify(images[i : i + EVALUATE_BATCH]).numpy() for i in range(0, len(images), EVALUATE_BATCH)])
 
     def predict(self, run, inputs: list[Path]) -> pd.DataFrame:
         paths, images = self.decode_inputs(run, inputs)
@@ -564,13 +588,11 @@ class DetectionTask(VideoAnnotation, DrivingTask):
         Uses the padded NMS (`decode_detections_padded`), the path that also
         converts to TFLite builtin ops.
         """
-        import tensorflow as tf
-
         from shared.vision.centernet import decode_detections_padded, split_outputs
 
         evaluation = config.get("evaluation") if isinstance(config.get("evaluation"), dict) else {}
         ev = DetectionEvaluationConfig(**evaluation)
-        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32, name="image")
+        spec = image_spec(model)
 
         def detect(images):
             heat, size, offset = split_outputs(model(images, training=False), len(self.classes))
@@ -586,17 +608,28 @@ class DetectionTask(VideoAnnotation, DrivingTask):
 
     def _detect(self, model, images: np.ndarray, ev, threshold: float | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per image (boxes xyxy in model pixels, scores, class ids) above `threshold` (default: the mAP threshold)."""
+        import tensorflow as tf
+
         from shared.vision.centernet import decode_detections, split_outputs
 
+        threshold = ev.score_threshold if threshold is None else float(threshold)
+        k = len(self.classes)
+
+        def build():
+            def detect(x):
+                heat, size, offset = split_outputs(model(x, training=False), k)
+                return decode_detections(heat, size, offset, OUTPUT_STRIDE, max_detections=ev.max_detections, score_threshold=threshold, iou_threshold=ev.iou_threshold)
+
+            return tf.function(detect, input_signature=[image_spec(model)])
+
+        detect = compiled(model, ("detections", ev.max_detections, threshold, ev.iou_threshold), build)
+        images = np.asarray(images, np.float32)
         out = []
         for start in range(0, len(images), EVALUATE_BATCH):
-            raw = model.predict(images[start : start + EVALUATE_BATCH], verbose=0)
-            heat, size, offset = split_outputs(raw, len(self.classes))
-            found = decode_detections(heat, size, offset, OUTPUT_STRIDE, max_detections=ev.max_detections,
-                                      score_threshold=ev.score_threshold if threshold is None else threshold, iou_threshold=ev.iou_threshold)
-            for i in range(raw.shape[0]):
+            found = {key: value.numpy() for key, value in detect(images[start : start + EVALUATE_BATCH]).items()}
+            for i in range(len(found["num_detections"])):
                 n = int(found["num_detections"][i])
-                out.append((found["boxes"][i, :n].numpy(), found["scores"][i, :n].numpy(), found["classes"][i, :n].numpy()))
+                out.append((found["boxes"][i, :n], found["scores"][i, :n], found["classes"][i, :n]))
         return out
 
     def _map(self, truth, found) -> dict:

@@ -56,6 +56,9 @@ def test_segmentation_reports_iou_per_class_against_the_scratch_twin(segmentatio
         assert (segmentation_run / name).is_file(), name
     metadata = json.loads((segmentation_run / "metadata.json").read_text())
     assert metadata["data"]["synthetic"] is True and metadata["training"]["seconds"] > 0
+    card = (segmentation_run / "model_card.md").read_text()
+    assert "## Pretrained backbones (transfer learning)" in card
+    assert "- layer `backbone`: `dlsuite/road-scenes-cnn`: the driving domain's own small ResNet, pretrained by segmenting synthetic" in card
     weights = metadata["task_state"]["class_weights"]
     assert len(weights) == len(SEGMENTATION_NAMES) and max(weights) > min(weights)  # rare classes weigh more
 
