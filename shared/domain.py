@@ -246,9 +246,11 @@ class Task(abc.ABC):
         section from that type's own defaults instead of the preset's keys.
         """
         preset = self.preset_data()
+        preset.pop("tune", None)  # the search space is read by `search_space`, not part of a run's config
         user: dict = {}
         for path in files:
             user = deep_merge(user, read_yaml(path))
+        user.pop("tune", None)
         user = apply_overrides(deep_merge(user, extra or {}), list(overrides))
         data = deep_merge(preset, user)
         chosen = (user.get("model") or {}).get("type")
@@ -256,6 +258,30 @@ class Task(abc.ABC):
             data["model"] = user["model"]
         data["domain"], data["task"] = self.domain.name, self.name
         return validate(self.config_schema(), data)
+
+    # The headline metric `dlsuite tune` optimizes: a key of `evaluate`'s report
+    # and its direction, e.g. ("auprc", "max") or ("wer", "min").
+    objective: tuple[str, str] | None = None
+
+    def tuning_data(self, data: DataBundle) -> DataBundle:
+        """The bundle a tuning trial evaluates: the validation split in the test split's place.
+
+        A search must never see the test split. Override this where
+        `evaluate` reads more than `data.test` (e.g. the test split's raw
+        labels in `data.loaded`) so that it reads the validation split's.
+        """
+        import dataclasses
+
+        return dataclasses.replace(data, test=data.validation)
+
+    def search_space(self, files: list = ()) -> dict | None:
+        """The raw `tune:` section: the last config file's that has one, else the preset's."""
+        raw = self.preset_data().get("tune")
+        for path in files:
+            data = read_yaml(path)
+            if "tune" in data:
+                raw = data["tune"]
+        return raw
 
     def summarize(self, metrics: dict) -> str:
         """One line of the headline metrics, printed after training."""

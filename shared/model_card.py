@@ -39,6 +39,23 @@ def _backbones(entries) -> list[str]:
     return lines
 
 
+def _tuning(record) -> list[str]:
+    """The hyperparameter search that chose this run's config."""
+    if not isinstance(record, dict):
+        return []
+    best = record.get("best_value")
+    shown = f"{best:.4f}" if isinstance(best, int | float) else "n/a"
+    return [
+        "",
+        "## Hyperparameter search",
+        "",
+        f"This config is the best of {record.get('trials')} trials of `dlsuite tune` ({record.get('seconds')} s), "
+        f"scored by {record.get('objective')} (best {shown}); the search never saw the test split.",
+        f"- chosen: {', '.join(f'`{o}`' for o in record.get('best_overrides') or []) or 'the preset values'}",
+        f"- tuner directory: {record.get('directory')} (trials.csv, tune.png, best_config.yaml)",
+    ]
+
+
 def render(metadata: dict, metrics: dict) -> str:
     """Markdown model card: model, data, metrics, intended use, limits."""
     prov = metadata.get("data", {})
@@ -60,6 +77,7 @@ def render(metadata: dict, metrics: dict) -> str:
         lines += [f"- Split: {split['reason']}"]
     lines += [f"- {k}: {_fmt(v)}" for k, v in prov.items() if not isinstance(v, (dict, list))]
     lines += _backbones(metadata.get("hub_backbones"))
+    lines += _tuning(metadata.get("tuning"))
     lines += ["", "## Metrics (held-out test split)", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in _flat(metrics) if k != "decision.reason"]
     reason = metrics.get("decision", {}).get("reason") if isinstance(metrics.get("decision"), dict) else None

@@ -52,3 +52,23 @@ def test_train_predict_evaluate_explain(tmp_path, capsys, domain_name, task_name
     lines = out.strip().splitlines()
     assert lines[0].startswith("score "), out
     assert len(lines) >= 2, "an explanation names at least one attribution"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("domain_name, task_name", TASKS, ids=[f"{d}-{t}" for d, t in TASKS])
+def test_tune_two_tiny_trials(tmp_path, capsys, domain_name, task_name):
+    """`dlsuite tune` over the task's own preset search space, scored by its declared objective on the validation split."""
+    import pandas as pd
+
+    domain = discover().get(domain_name)
+    task = domain.task(task_name)
+    key, direction = task.objective
+    assert direction in ("max", "min")
+    overrides = [*domain.demo_tasks.get(task_name, []), "trainer.epochs=1", *task.quick_overrides, "trainer.verbose=0"]
+    sets = [arg for o in overrides for arg in ("--set", o)]
+    code, out, err = run_cli(capsys, "tune", domain_name, "--task", task_name, "--trials", "2", "--dir", tmp_path / "search", *sets)
+    assert code == 0, err[-2000:]
+    table = pd.read_csv(tmp_path / "search" / "trials.csv")
+    assert len(table) == 2 and table[key].notna().all(), table
+    assert f"validation {key}" in out and (tmp_path / "search" / "best_config.yaml").is_file()
+    assert not list((tmp_path / "search").rglob("metrics.json")), "a trial writes no test metrics"

@@ -233,6 +233,7 @@ class VideoAnnotation:
 
 class SegmentationTask(VideoAnnotation, DrivingTask):
     name = "segmentation"
+    objective = ("miou", "max")
     title = "Road-scene segmentation"
     description = "Per-pixel road, lane, vehicle, pedestrian, sign and light classes: DeepLabV3+ on a TF Hub backbone, or a U-Net."
     score_meaning = "fraction of the image's pixels predicted as each class (frac_<class>)"
@@ -516,6 +517,7 @@ def explain_with_integrated_gradients(image: np.ndarray, target: ExplainTarget) 
 
 class DetectionTask(VideoAnnotation, DrivingTask):
     name = "detection"
+    objective = ("map", "max")
     title = "Object detection (CenterNet)"
     description = "Boxes around vehicles, pedestrians, traffic signs and lights: CenterNet heads on a TF Hub backbone, COCO mAP."
     score_meaning = "detections per class at the run's display threshold (n_<class>), with the boxes as JSON"
@@ -572,15 +574,19 @@ class DetectionTask(VideoAnnotation, DrivingTask):
             from domains.driving.pipeline import mirror_detection
 
             splits["train"] = _augmented(splits["train"], mirror_detection(c, cfg.run.seed))
-        test = np.flatnonzero(assign == "test")
         per_class = np.bincount(np.concatenate([labels[i] for i in np.flatnonzero(assign == "train")] or [np.zeros(0, int)]), minlength=c)
         provenance = {**provenance, **_counts(assign), "train_boxes_per_class": {n: int(k) for n, k in zip(self.classes, per_class)}}
         return DataBundle(
             train=splits["train"], validation=splits["validation"], test=splits["test"],
             provenance=provenance, state=self._state(cfg, output_stride=OUTPUT_STRIDE),
             train_rows=int((assign == "train").sum()), split=choice,
-            loaded=[(scaled[i], labels[i]) for i in test],
+            loaded={name: [(scaled[i], labels[i]) for i in np.flatnonzero(assign == name)] for name in ("validation", "test")},
         )
+
+    def tuning_data(self, data: DataBundle) -> DataBundle:
+        import dataclasses
+
+        return dataclasses.replace(data, test=data.validation, loaded={"test": data.loaded["validation"]})
 
     def serving_endpoints(self, model, config: dict) -> dict:
         """`detect`: images -> boxes (xyxy pixels), scores, classes, num_detections, with the run's thresholds.
@@ -644,7 +650,7 @@ class DetectionTask(VideoAnnotation, DrivingTask):
         images = np.concatenate([x.numpy() for x, _ in data.test])
         ev = cfg.evaluation
         found = self._detect(model, images, ev)
-        report = self._map(data.loaded, found)
+        report = self._map(data.loaded["test"], found)
         report.update(self._latency(model, images))
         n = ev.overlay_examples
         if n:
@@ -657,7 +663,7 @@ class DetectionTask(VideoAnnotation, DrivingTask):
             if "map" in report["from_scratch"]:
                 from shared.evaluation.detection import CocoResampler
 
-                ours, theirs = CocoResampler(data.loaded, found, self.classes), CocoResampler(data.loaded, twin_found, self.classes)
+                ours, theirs = CocoResampler(data.loaded["test"], found, self.classes), CocoResampler(data.loaded["test"], twin_found, self.classes)
                 report.update(_transfer_verdict(report["map"], report["from_scratch"]["map"], lambda i: ours(i) - theirs(i), len(images), cfg, "mAP@[.5:.95]"))
         return report
 
@@ -669,7 +675,7 @@ class DetectionTask(VideoAnnotation, DrivingTask):
         if trained.model is None:
             return {"skipped": trained.skipped}, None
         found = self._detect(trained.model, images, ev)
-        report = self._map(data.loaded, found)
+        report = self._map(data.loaded["test"], found)
         return {**_twin_record(trained), "map": report["map"], "map_50": report["map_50"], "ap_per_class": report["ap_per_class"]}, found
 
     def summarize(self, metrics: dict) -> str:
@@ -775,6 +781,7 @@ def read_detection(data: DrivingDataConfig):
 
 class SignTask(DrivingTask):
     name = "signs"
+    objective = ("accuracy", "max")
     title = "Traffic-sign classifier"
     description = "Classifies traffic-sign crops (GTSRB layout): transfer from a TF Hub backbone, or a CNN; no flips in augmentation."
     score_meaning = "probability of each sign class (p_<class>, softmax over the run's classes)"

@@ -110,6 +110,15 @@ class LanguageTask(Task):
 
 class SentimentTask(LanguageTask):
     name = "sentiment"
+    objective = ("macro_f1", "max")
+
+    def tuning_data(self, data: DataBundle) -> DataBundle:
+        import dataclasses
+
+        from shared.data.splits import validation_as_test
+
+        loaded = dataclasses.replace(data.loaded, split=validation_as_test(data.loaded.split))
+        return dataclasses.replace(data, test=data.validation, loaded=loaded)
     title = "Sentiment / text classification"
     description = "Classifies texts into your labels: subword BiGRU/LSTM, transformer encoder, or a pretrained Hub text backbone; beside TF-IDF + logistic regression."
     score_meaning = "probability of the predicted label (softmax over the run's labels; p_<label> columns for each)"
@@ -397,6 +406,15 @@ def _sentiment_scratch_twin(cfg, data: DataBundle) -> dict:
 
 class TranslationTask(LanguageTask):
     name = "translation"
+    objective = ("bleu", "max")
+
+    def tuning_data(self, data: DataBundle) -> DataBundle:
+        import dataclasses
+
+        from shared.data.splits import validation_as_test
+
+        pairs = dataclasses.replace(data.loaded.pairs, split=validation_as_test(data.loaded.pairs.split))
+        return dataclasses.replace(data, test=data.validation, loaded=dataclasses.replace(data.loaded, pairs=pairs))
     title = "Machine translation"
     description = "Translates sentences for any language pair from your sentence pairs: transformer or attentional LSTM encoder-decoder, greedy or beam search; BLEU and chrF."
     score_meaning = "the translation, with its mean log-probability per token (higher is more confident)"

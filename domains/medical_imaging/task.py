@@ -157,6 +157,7 @@ class MedicalTask(Task):
 
 class ClassifierTask(MedicalTask):
     name = "classifier"
+    objective = ("accuracy", "max")
     title = "Finding classifier"
     description = "Normal / nodule / opacity from a radiograph: transfer learning from a TF Hub backbone, or a CNN from scratch."
     score_meaning = "probability of each finding class (p_<class>, softmax over the run's classes, summing to 1)"
@@ -445,6 +446,7 @@ class ClassifierTask(MedicalTask):
 
 class SegmentationTask(MedicalTask):
     name = "segmentation"
+    objective = ("dice", "max")
     title = "Lesion segmentation (U-Net)"
     description = "Outlines nodules and opacities pixel by pixel; trained with a Dice + cross-entropy loss."
     score_meaning = "lesion probability per pixel in [0, 1]; predict reports the pixels at 0.5 or above"

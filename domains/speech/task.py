@@ -129,6 +129,17 @@ class SpeechTask(Task):
 
 class KeywordTask(SpeechTask):
     name = "keywords"
+    objective = ("macro_f1", "max")
+
+    def tuning_data(self, data: DataBundle) -> DataBundle:
+        """Validation clips, speakers and noise in the test split's place; the test and seen-speaker clips hidden."""
+        import dataclasses
+
+        from shared.data.splits import validation_as_test
+
+        noise = {**data.loaded.noise, "test": data.loaded.noise.get("validation")}
+        loaded = dataclasses.replace(data.loaded, split=validation_as_test(data.loaded.split), noise=noise)
+        return dataclasses.replace(data, test=data.validation, loaded=loaded)
     title = "Keyword spotting"
     description = "Spots keywords in one-second clips and in long recordings (with their times); CNN, keyword transformer or pretrained audio backbone."
     score_meaning = "probability of each class (p_<class>, softmax over the keywords, _silence_ and _unknown_)"
@@ -470,6 +481,15 @@ def detections_timeline(wave: np.ndarray, rate: int, detections: pd.DataFrame, t
 
 class TranscribeTask(SpeechTask):
     name = "transcribe"
+    objective = ("wer", "min")
+
+    def tuning_data(self, data: DataBundle) -> DataBundle:
+        import dataclasses
+
+        from shared.data.splits import validation_as_test
+
+        loaded = dataclasses.replace(data.loaded, split=validation_as_test(data.loaded.split))
+        return dataclasses.replace(data, test=data.validation, loaded=loaded)
     title = "Speech recognition (CTC)"
     description = "Transcribes short utterances into characters: conv front end, bidirectional GRU, CTC loss; greedy or beam-search decoding."
     score_meaning = "transcript (characters), with the model's mean per-frame confidence"

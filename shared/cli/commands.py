@@ -70,6 +70,39 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from shared.tuning.search import tune, tuning_record
+
+    task = get_task(args.domain, args.task)
+    if args.data and not Path(args.data).exists():
+        raise DataError(f"data file not found: {args.data}")
+    if args.run_dir and not args.retrain:
+        raise ConfigError("--run-dir names the run that --retrain trains; add --retrain")
+    directory = args.dir or Path("runs") / "tune" / f"{task.domain.name}-{task.name}"
+    result = tune(task, files=args.config, overrides_base=args.overrides, data=args.data, directory=directory,
+                  trials=args.trials, search=args.search, seed=args.seed, overwrite=args.overwrite)
+    key, direction = result.objective
+    if result.worker:
+        _print(f"worker {result.worker}: no trials left ({result.seconds:.0f} s); the chief writes trials.csv, tune.png and best_config.yaml")
+        return 0
+    if result.best is None:
+        raise RunError(f"no trial of the search in {directory} finished with a validation {key}")
+    _print(f"{len(result.trials)} trials in {directory} (trials.csv, tune.png, best_config.yaml)")
+    _print(f"best: trial {result.best['trial']}, validation {key} {result.best[key]:.4f} ({direction}): {' '.join(result.best_overrides) or 'the preset values'}")
+    if not args.retrain:
+        return 0
+    from shared.training.runner import start_run, train
+
+    extra = {"data": {"path": str(args.data)}} if args.data else None
+    cfg = task.resolve_config(args.config, [*args.overrides, *result.best_overrides], extra)
+    with start_run(task, cfg, args.run_dir) as run_dir:
+        _print(f"retraining with the best config: {run_dir}")
+        trained = train(task, cfg, run_dir, tuning=tuning_record(result))
+    _print(f"finished: {trained.run_dir}")
+    _print(task.summarize(trained.metrics))
+    return 0
+
+
 def _data_pack(args) -> int:
     task = get_task(args.domain, args.task)
     if not args.data.exists():

@@ -280,3 +280,19 @@ class StreamingSplit:
             u = stable_uniform(keys, self.seed)
             codes = np.where(u < self.cfg.test, 2, np.where(u < self.cfg.test + self.cfg.validation, 1, 0))
         return np.asarray(SPLIT_NAMES, dtype=object)[codes]
+
+
+HIDDEN_FOR_TUNING = "hidden_during_tuning"
+
+
+def validation_as_test(assign: np.ndarray) -> np.ndarray:
+    """Split names for a tuning trial: the validation split becomes `"test"`, and every held-out split is hidden.
+
+    A task whose `evaluate` picks its test rows by split name (`assign ==
+    "test"`) then scores the validation rows, and a search never sees the
+    test split (nor other held-out splits such as speech's `"seen"`).
+    """
+    assign = np.asarray(assign, dtype=object)
+    out = np.where(assign == "train", "train", HIDDEN_FOR_TUNING).astype(object)
+    out[assign == "validation"] = "test"
+    return out

@@ -267,8 +267,12 @@ def _show_changes(changes: list[str]) -> str:
     return "; ".join(changes[:_SHOWN_CHANGES]) + (f"; and {more} more" if more > 0 else "")
 
 
-def train(task, cfg, run_dir: Path) -> RunResult:
-    """Train `task` with `cfg`, writing everything into `run_dir`."""
+def train(task, cfg, run_dir: Path, tuning: dict | None = None) -> RunResult:
+    """Train `task` with `cfg`, writing everything into `run_dir`.
+
+    `tuning` (from `shared.tuning.search.tuning_record`) is the search that
+    chose `cfg`; metadata.json and the model card cite it.
+    """
     import keras
 
     from shared.evaluation import plots
@@ -340,6 +344,7 @@ def train(task, cfg, run_dir: Path) -> RunResult:
                 "signature": run_files.model_signature(model),
                 "task_state": data.state,
                 "hub_backbones": hub_backbones(model),
+                **({"tuning": tuning} if tuning else {}),
             }
             runs.write_json(out_dir / "metadata.json", metadata)
             runs.write_text(out_dir / "model_card.md", model_card.render(metadata, metrics))
