@@ -131,6 +131,8 @@ def parse_space(task, raw) -> list[Param]:
 def _yaml(value) -> str:
     import yaml
 
+    if hasattr(value, "item"):  # numpy scalars from the Bayesian oracle
+        value = value.item()
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
 

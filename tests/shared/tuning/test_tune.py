@@ -75,8 +75,9 @@ def test_a_killed_search_resumes_from_the_tuners_state(tmp_path, monkeypatch):
 
 
 def test_bayesian_and_hyperband_searches_run(tmp_path):
-    result = search.tune(TASK, overrides_base=TINY, directory=tmp_path / "bayes", trials=2, search="bayesian")
-    assert len([t for t in result.trials if t["auprc"] is not None]) == 2
+    # Two random initial points, then one trial proposed by the Gaussian process (numpy values).
+    result = search.tune(TASK, overrides_base=TINY, directory=tmp_path / "bayes", trials=3, search="bayesian")
+    assert len([t for t in result.trials if t["auprc"] is not None]) == 3
     result = search.tune(TASK, overrides_base=[*TINY[:1], "trainer.epochs=3", *TINY[2:]], directory=tmp_path / "hb", trials=2, search="hyperband")
     assert all(t["tuner/epochs"] >= 1 for t in result.trials) and result.best is not None
 

@@ -1,0 +1,1 @@
+"""Hyperparameter search: `space` (the tune: section), `search` (keras-tuner oracles, trials through the engine)."""
