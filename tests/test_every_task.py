@@ -62,6 +62,7 @@ def test_tune_two_tiny_trials(tmp_path, capsys, domain_name, task_name):
 
     domain = discover().get(domain_name)
     task = domain.task(task_name)
+    assert task.objective, f"{domain_name}/{task_name} declares no Task.objective (a key of evaluate()'s report and 'max' or 'min')"
     key, direction = task.objective
     assert direction in ("max", "min")
     overrides = [*domain.demo_tasks.get(task_name, []), "trainer.epochs=1", *task.quick_overrides, "trainer.verbose=0"]
