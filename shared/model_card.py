@@ -49,7 +49,7 @@ def _tuning(record) -> list[str]:
         "",
         "## Hyperparameter search",
         "",
-        f"This config is the best of {record.get('trials')} trials of `dlsuite tune` ({record.get('seconds')} s), "
+        f"This config is the best of {record.get('trials')} trials of `dlsuite tune` ({record.get('seconds')} s of trials), "
         f"scored by {record.get('objective')} (best {shown}); the search never saw the test split.",
         f"- chosen: {', '.join(f'`{o}`' for o in record.get('best_overrides') or []) or 'the preset values'}",
         f"- tuner directory: {record.get('directory')} (trials.csv, tune.png, best_config.yaml)",

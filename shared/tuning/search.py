@@ -152,7 +152,8 @@ def tune(task, *, files=(), overrides_base=(), data=None, directory: Path, trial
     if dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle():
         return TuneResult(directory, (key, direction), seconds=round(time.perf_counter() - start, 1), worker=tuner.tuner_id)
     result = summarize(tuner, task, params, directory, (key, direction), base, list(files), list(overrides_base), extra)
-    result.seconds = round(time.perf_counter() - start, 1)
+    # The trials' own training time: a resumed search counts the trials of every session.
+    result.seconds = round(sum(r["seconds"] or 0.0 for r in result.trials), 1) or round(time.perf_counter() - start, 1)
     return result
 
 

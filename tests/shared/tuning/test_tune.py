@@ -72,6 +72,7 @@ def test_a_killed_search_resumes_from_the_tuners_state(tmp_path, monkeypatch):
     assert [t["status"] for t in result.trials] == ["completed", "completed"]
     assert json.loads((tmp_path / "search" / "trial_0" / "trial_result.json").read_text()) == first  # not rerun
     assert result.trials[1]["seconds"] is not None
+    assert result.seconds == pytest.approx(first["seconds"] + result.trials[1]["seconds"], abs=0.2)  # both sessions' trials
 
 
 def test_bayesian_and_hyperband_searches_run(tmp_path):
