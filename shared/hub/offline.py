@@ -143,7 +143,6 @@ def default_dir(recipe: BackboneRecipe) -> Path:
 
 def build_feature_extractor(recipe):
     """The backbone: [0, 1] RGB images (16 kHz audio, raw sentences for those recipes) -> `(batch, feature_dim)` features."""
-    import keras
 
     if isinstance(recipe, AudioBackboneRecipe):
         from shared.hub.offline_audio import build_audio_extractor
@@ -158,16 +157,31 @@ def build_feature_extractor(recipe):
 
         return build_dense_extractor(recipe)
 
+    return residual_image_encoder(recipe.name, (recipe.image_size, recipe.image_size), recipe.stem_filters, recipe.stage_filters)
+
+
+def residual_image_encoder(name: str, size: tuple[int, int], stem_filters: int, stage_filters):
+    """[0, 1] RGB `(batch, h, w, 3)` -> pooled features: a strided `ConvBlock` stem, one strided `ResidualBlock` per stage (`stage1`...), global average pooling."""
+    import keras
+
     from shared.layers import ConvBlock, ResidualBlock
 
-    size = recipe.image_size
-    inputs = keras.Input((size, size, 3), name="images")
+    inputs = keras.Input((*size, 3), name="images")
     x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_unit_range")(inputs)
-    x = ConvBlock(recipe.stem_filters, strides=2, name="stem")(x)
-    for index, filters in enumerate(recipe.stage_filters):
+    x = ConvBlock(stem_filters, strides=2, name="stem")(x)
+    for index, filters in enumerate(stage_filters):
         x = ResidualBlock(filters, strides=2, name=f"stage{index + 1}")(x)
     features = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    return keras.Model(inputs, features, name=recipe.name.replace("/", "_").replace("-", "_"))
+    return keras.Model(inputs, features, name=name.replace("/", "_").replace("-", "_"))
+
+
+def pretraining_batches(examples, batch_size: int, seed: int, training: bool):
+    """Batches of an in-memory pretraining set: shuffled over the whole set when training, in order otherwise."""
+    import tensorflow as tf
+
+    from shared.data.pipeline import batched
+
+    return batched(tf.data.Dataset.from_tensor_slices(examples), batch_size, shuffle_buffer=len(examples[0]) if training else 0, seed=seed)
 
 
 def to_backbone_images(images, size: int):
@@ -184,14 +198,7 @@ def image_dataset(images, labels, recipe: BackboneRecipe, training: bool):
     import keras
     import tensorflow as tf
 
-    from shared.data.pipeline import batched
-
-    ds = batched(
-        tf.data.Dataset.from_tensor_slices((images, labels)),
-        recipe.batch_size,
-        shuffle_buffer=len(images) if training else 0,
-        seed=recipe.seed,
-    )
+    ds = pretraining_batches((images, labels), recipe.batch_size, recipe.seed, training)
     ds = ds.map(lambda x, y: (to_backbone_images(x, recipe.image_size), y), num_parallel_calls=tf.data.AUTOTUNE)
     if training:
         augment = keras.Sequential(

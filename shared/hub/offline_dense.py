@@ -118,17 +118,9 @@ class DenseBackboneRecipe:
 
 def build_dense_extractor(recipe: DenseBackboneRecipe):
     """The exported encoder: [0, 1] RGB `(batch, h, w, 3)` -> `(batch, feature_dim)`; its last stage is the `feature_maps` endpoint."""
-    import keras
+    from shared.hub.offline import residual_image_encoder  # the same encoder as the classification recipe's
 
-    from shared.layers import ConvBlock, ResidualBlock
-
-    inputs = keras.Input((recipe.image_height, recipe.image_width, 3), name="images")
-    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_unit_range")(inputs)
-    x = ConvBlock(recipe.stem_filters, strides=2, name="stem")(x)
-    for index, filters in enumerate(recipe.stage_filters):
-        x = ResidualBlock(filters, strides=2, name=f"stage{index + 1}")(x)
-    features = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    return keras.Model(inputs, features, name=recipe.name.replace("/", "_").replace("-", "_"))
+    return residual_image_encoder(recipe.name, (recipe.image_height, recipe.image_width), recipe.stem_filters, recipe.stage_filters)
 
 
 def _pretraining_model(extractor, recipe: DenseBackboneRecipe, classes: int):
@@ -152,14 +144,9 @@ def dense_dataset(images, labels, recipe: DenseBackboneRecipe, training: bool):
     """tf.data batches of ([0, 1] float images, int32 label maps); in training a joint horizontal flip and colour jitter."""
     import tensorflow as tf
 
-    from shared.data.pipeline import batched
+    from shared.hub.offline import pretraining_batches
 
-    ds = batched(
-        tf.data.Dataset.from_tensor_slices((images, labels)),
-        recipe.batch_size,
-        shuffle_buffer=len(images) if training else 0,
-        seed=recipe.seed,
-    )
+    ds = pretraining_batches((images, labels), recipe.batch_size, recipe.seed, training)
 
     def prepare(x, y):
         return tf.cast(x, tf.float32) / 255.0, tf.cast(y, tf.int32)

@@ -74,7 +74,7 @@ def _check_state(directory: Path, state: dict) -> None:
         raise RunError(f"{path} is not a dlsuite tuning state; give another --dir")
     for key in ("domain", "task", "search", "space", "objective"):
         if saved.get(key) != state[key]:
-            shown = {"domain": "domain", "task": "task", "search": "search", "space": "search space", "objective": "objective"}[key]
+            shown = "search space" if key == "space" else key
             raise RunError(
                 f"tuner directory {directory} holds a search of {saved.get('domain')}/{saved.get('task')} with another {shown} "
                 f"({saved.get(key)!r}, not {state[key]!r}); give another --dir, or --overwrite to start again"
