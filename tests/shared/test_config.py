@@ -111,6 +111,10 @@ def test_read_yaml_errors(tmp_path):
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     assert read_yaml(empty) == {}
+    latin = tmp_path / "latin1.yaml"
+    latin.write_bytes("tune:\n  model.dropout: [0.1]  # d\xe9faut\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.yaml is not UTF-8 text \(byte 33: invalid continuation byte\)"):
+        read_yaml(latin)
 
 
 def test_dump_round_trips():
